@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Build The LeNet Book into _build/html/ with every notebook executed.
+#   1. bash scripts/setup.sh        (.venv with requirements.txt and lenet_utils)
+#   2. bash scripts/vendor_js.sh    (MathJax, widget manager, RequireJS -> book/_vendor/)
+#   3. .venv/bin/jupyter-book build .
+# Notebook results are cached in _build/.jupyter_cache, so a rebuild re-runs only
+# the notebooks that changed. Pass --all to rebuild every page from scratch
+# (cached executions are still reused), or --no-setup to skip step 1.
+# A cell that raises fails the build (allow_errors: false in _config.yml), and so
+# does any Sphinx warning-turned-error; see the log above the failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+setup=1
+jb_args=()
+for arg in "$@"; do
+  case "$arg" in
+    --no-setup) setup=0 ;;
+    --all) jb_args+=(--all) ;;
+    *) echo "usage: bash scripts/build_book.sh [--no-setup] [--all]" >&2; exit 2 ;;
+  esac
+done
+
+if [[ $setup == 1 ]]; then
+  bash scripts/setup.sh
+fi
+bash scripts/vendor_js.sh
+
+# Notebooks find MNIST through $LENET_DATA (see book/intro.md). On machines with
+# the shared offline copy next to the repository, use it; otherwise ./data.
+if [[ -z "${LENET_DATA:-}" ]]; then
+  if [[ -d ../shared/data/MNIST/raw ]]; then
+    export LENET_DATA="$(cd ../shared/data && pwd)"
+  else
+    export LENET_DATA="$PWD/data"
+  fi
+fi
+echo "build_book.sh: LENET_DATA=$LENET_DATA"
+
+start=$(date +%s)
+.venv/bin/jupyter-book build . "${jb_args[@]}"
+echo "build_book.sh: site built in $(( $(date +%s) - start )) s: $PWD/_build/html/index.html"

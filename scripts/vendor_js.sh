@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Fetch the pinned browser libraries the book site serves itself and copy what the
+# site needs into book/_vendor/ (git-ignored), which _config.yml lists in
+# html_static_path. Versions are pinned in package.json / package-lock.json:
+#   mathjax 3.2.2                        -> book/_vendor/mathjax/       (es5/ bundle + fonts)
+#   @jupyter-widgets/html-manager 1.0.15 -> book/_vendor/html-manager/  (embed-amd.js + icon fonts)
+#   requirejs 2.3.8                      -> book/_vendor/requirejs/require.js
+# Needs node/npm and access to the npm registry (or a warm npm cache).
+# Usage: bash scripts/vendor_js.sh [--force]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENDOR=book/_vendor
+STAMP=$VENDOR/.stamp
+
+if ! command -v npm >/dev/null 2>&1; then
+  echo "vendor_js.sh: npm not found; install Node.js (Debian: apt-get install -y nodejs npm)" >&2
+  exit 1
+fi
+
+want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [[ "${1:-}" != "--force" && -f $STAMP && "$(cat "$STAMP")" == "$want" \
+      && -f $VENDOR/mathjax/tex-chtml.js && -f $VENDOR/html-manager/embed-amd.js \
+      && -f $VENDOR/requirejs/require.js ]]; then
+  echo "vendor_js.sh: $VENDOR is up to date"
+  exit 0
+fi
+
+echo "vendor_js.sh: npm ci (pinned by package-lock.json)"
+npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+NM=$ROOT/node_modules
+rm -rf "$VENDOR"
+mkdir -p "$VENDOR/mathjax" "$VENDOR/html-manager" "$VENDOR/requirejs"
+
+# MathJax: the whole es5/ folder (tex-chtml.js loads its fonts from output/chtml/fonts/
+# and extensions from input/tex/extensions/ relative to itself).
+cp -R "$NM/mathjax/es5/." "$VENDOR/mathjax/"
+cp "$NM/mathjax/LICENSE" "$VENDOR/mathjax/LICENSE"
+
+# Widget manager: embed-amd.js plus the webpack assets beside it (icon fonts, svgs).
+HM=$NM/@jupyter-widgets/html-manager
+cp "$HM/dist/embed-amd.js" "$VENDOR/html-manager/"
+find "$HM/dist" -maxdepth 1 -type f \
+  \( -name '*.woff' -o -name '*.woff2' -o -name '*.ttf' -o -name '*.eot' -o -name '*.svg' \) \
+  -exec cp {} "$VENDOR/html-manager/" \;
+cp "$HM/LICENSE" "$VENDOR/html-manager/LICENSE" 2>/dev/null || true
+
+cp "$NM/requirejs/require.js" "$VENDOR/requirejs/require.js"
+
+echo "$want" > "$STAMP"
+echo "vendor_js.sh: vendored $(du -sh "$VENDOR" | cut -f1) into $VENDOR"

@@ -1,0 +1,99 @@
+"""Make a scratch copy of the book in which every missing chapter is a small stub.
+
+Used to test the site infrastructure (config, vendored JS, browser test) before the
+real chapters exist, or independently of them:
+
+    python tests/site/make_stub_book.py /tmp/booktest
+    cd /tmp/booktest && bash scripts/vendor_js.sh && jupyter-book build .
+
+Each stub notebook has what the real chapters use: inline and numbered display
+math, a numbered matplotlib figure referenced with {numref}, a widget cell that
+follows the book's convention (tag ``remove-output`` plus a note), an exercise with
+a dropdown solution, a glossary link and a citation. Stubs are never committed.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COPY = ["_config.yml", "_toc.yml", "book", "package.json", "package-lock.json", "scripts"]
+
+
+def stub_notebook(stem: str, title: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    lab = stem.replace("_", "-")
+    md = nbformat.v4.new_markdown_cell
+    code = nbformat.v4.new_code_cell
+    nb.cells = [
+        md(f"# {title}\n\nA stub page for `{stem}`. A {{term}}`convolution` slides a "
+           f"{{term}}`kernel <kernel>` over the input {{cite:p}}`lecun1998gradient`. "
+           f"Inline math $y = \\tanh(a)$ and a numbered equation:\n\n"
+           f"$$\nf(a) = A \\tanh(S a), \\qquad A = 1.7159\n$$ (eq-{lab})\n\n"
+           f"Equation {{eq}}`eq-{lab}` is the squashing function; {{numref}}`fig-{lab}` plots it."),
+        code("import numpy as np\nimport matplotlib.pyplot as plt\n"
+             "a = np.linspace(-3, 3, 200)\n"
+             "fig, ax = plt.subplots(figsize=(4, 2.5))\n"
+             "ax.plot(a, 1.7159 * np.tanh(2 * a / 3))\nax.set_xlabel('a')\nplt.show()",
+             metadata={"mystnb": {"figure": {"caption": "The squashing function.", "name": f"fig-{lab}"}}}),
+        md("```{note}\nRun this notebook live in JupyterLab to use the slider below; "
+           "the figure above shows its default setting.\n```"),
+        code("import ipywidgets as widgets\n"
+             "slider = widgets.IntSlider(value=3, min=1, max=7, description='kernel')\n"
+             "out = widgets.Output()\n"
+             "display(widgets.VBox([slider, out]))",
+             metadata={"tags": ["remove-output"]}),
+        md(f"## Exercises\n\n```{{exercise}}\n:label: ex-{lab}-1\n\n"
+           f"What is $f(1)$ for the squashing function?\n```\n\n"
+           f"```{{solution}} ex-{lab}-1\n:class: dropdown\n\n"
+           f"It is $1$, by the choice of $A$ and $S$: $f(1) = 1.7159 \\tanh(2/3) \\approx 1$.\n```"),
+    ]
+    if stem.startswith("00"):
+        # One widget left visible on purpose: checks that the vendored widget manager
+        # draws it from the saved state with no network (and no font 404s).
+        nb.cells.append(code("widgets.IntSlider(value=5, min=0, max=10, description='visible')"))
+    return nb
+
+
+def toc_files(toc: dict) -> list[str]:
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        for ch in part.get("chapters", []):
+            files.append(ch["file"])
+            files += [s["file"] for s in ch.get("sections", []) if "file" in s]
+    return files
+
+
+def main(dest: str) -> None:
+    out = Path(dest)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    for name in COPY:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, out / name, ignore=shutil.ignore_patterns("_vendor", "__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, out / name)
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    for f in toc_files(toc):
+        have = [p for p in (ROOT / (f + ext) for ext in (".ipynb", ".md")) if p.exists()]
+        target = out / (f + ".ipynb")
+        if have:
+            if not (out / have[0].relative_to(ROOT)).exists():
+                (out / have[0].relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(have[0], out / have[0].relative_to(ROOT))
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stem = Path(f).name
+        nbformat.write(stub_notebook(stem, stem.replace("_", " ").title()), target)
+    print(f"stub book in {out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/booktest")
