@@ -1,0 +1,117 @@
+"""Benchmark of the data path and training speed (``python -m lenet_utils.bench``).
+
+1. One epoch of LeNet5Modern through the conventional path (torchvision dataset with ToTensor and
+   Normalize, read through a DataLoader, as the source documents and d2l do), then one epoch through
+   lenet_utils' in-memory path, same batch size and optimizer: samples/s of each and their ratio.
+2. Time to evaluate the 10,000 test images.
+3. Seconds of training until LeNet5Modern first reaches 99% test accuracy.
+With ``--accuracy`` it also trains LeNet5Modern for 5 epochs and LeNet5Paper as the first source
+document does (Adam, lr 1e-3, 10 epochs) and reports their test accuracy.
+The last line printed is one JSON object with every figure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import torch
+import torchvision
+from torch import nn
+from torchvision import transforms
+
+from .data import MNIST_MEAN, MNIST_STD, data_root, load_mnist, mnist_loaders
+from .models import LeNet5Modern, LeNet5Paper
+from .train import Trainer, set_seed
+
+
+def conventional_loaders(batch_size: int, root=None):
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
+    train = torchvision.datasets.MNIST(data_root(root), train=True, transform=tf, download=False)
+    test = torchvision.datasets.MNIST(data_root(root), train=False, transform=tf, download=False)
+    return (torch.utils.data.DataLoader(train, batch_size=batch_size, shuffle=True),
+            torch.utils.data.DataLoader(test, batch_size=1000))
+
+
+def one_epoch(train_loader, seed: int, lr: float) -> float:
+    set_seed(seed)
+    model = LeNet5Modern()
+    trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=lr), device="cpu")
+    return trainer.train_epoch(train_loader, progress=True)["samples_per_s"]
+
+
+def seconds_to_accuracy(target: float, batch_size: int, max_epochs: int, seed: int, lr: float = 4e-3) -> dict:
+    """Train with a one-cycle schedule, evaluating after every epoch; training and evaluation time count."""
+    set_seed(seed)
+    train, test = mnist_loaders(batch_size=batch_size, seed=seed)
+    model = LeNet5Modern()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max_epochs * len(train))
+    trainer = Trainer(model, opt, device="cpu", scheduler=sched)
+    start = time.perf_counter()
+    for _ in range(max_epochs):
+        trainer.fit(train, test, epochs=1, progress=False)
+        if trainer.history[-1]["test_acc"] >= target:
+            return {"seconds": time.perf_counter() - start, "epochs": len(trainer.history),
+                    "test_acc": trainer.history[-1]["test_acc"]}
+    return {"seconds": None, "epochs": max_epochs, "test_acc": trainer.history[-1]["test_acc"]}
+
+
+def accuracy_runs(seed: int) -> dict:
+    set_seed(seed)
+    train, test = mnist_loaders(batch_size=128, seed=seed)
+    model = LeNet5Modern()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=5 * len(train))
+    modern = Trainer(model, opt, device="cpu", scheduler=sched).fit(train, test, epochs=5)
+    set_seed(seed)
+    train, test = mnist_loaders(batch_size=64, seed=seed, pad=True)
+    model = LeNet5Paper()
+    paper = Trainer(model, torch.optim.Adam(model.parameters(), lr=1e-3), device="cpu").fit(train, test, epochs=10)
+    return {"modern_5_epochs_test_acc": modern[-1]["test_acc"],
+            "paper_10_epochs_test_acc": paper[-1]["test_acc"],
+            "paper_best_test_acc": max(row["test_acc"] for row in paper),
+            "paper_seconds_per_epoch": sum(row["seconds"] for row in paper) / len(paper)}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-epochs", type=int, default=4, help="give up reaching 99%% after this many epochs")
+    parser.add_argument("--accuracy", action="store_true", help="also run the 5- and 10-epoch accuracy checks")
+    args = parser.parse_args(argv)
+
+    load_mnist(True), load_mnist(False)  # read and check the files once, outside the timings
+    conventional_train, _ = conventional_loaders(args.batch_size)
+    conventional = one_epoch(conventional_train, args.seed, args.lr)
+    ours_train, ours_test = mnist_loaders(batch_size=args.batch_size, seed=args.seed)
+    ours = one_epoch(ours_train, args.seed, args.lr)
+    print(f"conventional DataLoader path: {conventional:,.0f} samples/s")
+    print(f"lenet_utils in-memory path:   {ours:,.0f} samples/s  (ratio {ours / conventional:.2f})")
+
+    trainer = Trainer(LeNet5Modern(), torch.optim.Adam(LeNet5Modern().parameters()), device="cpu")
+    trainer.evaluate(ours_test)  # warm-up
+    start = time.perf_counter()
+    trainer.evaluate(ours_test)
+    eval_seconds = time.perf_counter() - start
+    print(f"evaluate 10,000 test images: {eval_seconds:.3f} s")
+
+    reach = seconds_to_accuracy(0.99, args.batch_size, args.max_epochs, args.seed)
+    print(f"LeNet5Modern reaches 99% test accuracy after {reach['seconds']} s ({reach['epochs']} epochs)")
+    result = {"conventional_samples_per_s": round(conventional), "lenet_utils_samples_per_s": round(ours),
+              "ratio": round(ours / conventional, 2), "eval_seconds_10k": round(eval_seconds, 3),
+              "seconds_to_99": None if reach["seconds"] is None else round(reach["seconds"], 1),
+              "epochs_to_99": reach["epochs"], "test_acc_at_stop": reach["test_acc"],
+              "batch_size": args.batch_size, "torch": torch.__version__, "threads": torch.get_num_threads(),
+              "machine": platform.processor() or platform.machine()}
+    if args.accuracy:
+        result.update(accuracy_runs(args.seed))
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Seeding, device choice, a small Trainer with a progress bar and history, and checkpoints."""
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+CHECKPOINT_FORMAT = 1
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) so runs repeat exactly on the same machine."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """CUDA (the GPU with the most free memory), else Apple MPS, else CPU. ``prefer`` forces one."""
+    if prefer is not None:
+        return torch.device(prefer)
+    if torch.cuda.is_available():
+        free = [torch.cuda.mem_get_info(i)[0] for i in range(torch.cuda.device_count())]
+        return torch.device(f"cuda:{int(np.argmax(free))}")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def accuracy(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    """Fraction of rows whose largest score sits at the label."""
+    return (scores.argmax(1) == labels).float().mean().item()
+
+
+class Trainer:
+    """Train and evaluate any model with any optimizer and loss.
+
+    Models return class scores [N, classes] where the largest score is the prediction.
+    ``scheduler`` is stepped after every batch (``scheduler_step="batch"``) or every epoch.
+    ``on_epoch_start(trainer, epoch)`` runs before each epoch (e.g. to re-estimate curvature).
+    """
+
+    def __init__(self, model, optimizer, loss_fn=None, device=None, scheduler=None, scheduler_step="batch",
+                 on_epoch_start=None):
+        if scheduler_step not in ("batch", "epoch"):
+            raise ValueError(f"scheduler_step must be 'batch' or 'epoch', got {scheduler_step!r}")
+        self.device = torch.device(device) if device is not None else get_device()
+        self.model = model.to(self.device)
+        self.optimizer, self.scheduler, self.scheduler_step = optimizer, scheduler, scheduler_step
+        self.loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
+        self.on_epoch_start = on_epoch_start
+        self.history: list[dict] = []
+
+    def train_epoch(self, loader, progress=True, desc="train") -> dict:
+        self.model.train()
+        total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
+        bar = tqdm(loader, desc=desc, leave=False, disable=not progress)
+        for x, y in bar:
+            x, y = x.to(self.device), y.to(self.device)
+            scores = self.model(x)
+            loss = self.loss_fn(scores, y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            if self.scheduler is not None and self.scheduler_step == "batch":
+                self.scheduler.step()
+            total_loss += loss.item() * len(y)
+            correct += (scores.argmax(1) == y).sum().item()
+            seen += len(y)
+        seconds = time.perf_counter() - start
+        return {"train_loss": total_loss / seen, "train_acc": correct / seen, "seconds": seconds,
+                "samples_per_s": seen / seconds}
+
+    @torch.inference_mode()
+    def evaluate(self, loader) -> dict:
+        """Mean loss and accuracy over a loader, with the model in eval mode."""
+        self.model.eval()
+        total_loss, correct, seen = 0.0, 0, 0
+        for x, y in loader:
+            x, y = x.to(self.device), y.to(self.device)
+            scores = self.model(x)
+            total_loss += self.loss_fn(scores, y).item() * len(y)
+            correct += (scores.argmax(1) == y).sum().item()
+            seen += len(y)
+        return {"loss": total_loss / seen, "acc": correct / seen}
+
+    @torch.inference_mode()
+    def predict(self, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+        """Predicted classes for a tensor of inputs."""
+        self.model.eval()
+        out = [self.model(x[i : i + batch_size].to(self.device)).argmax(1).cpu() for i in range(0, len(x), batch_size)]
+        return torch.cat(out)
+
+    def fit(self, train_loader, test_loader=None, epochs: int = 1, progress: bool = True) -> list[dict]:
+        """Train for ``epochs`` passes; returns (and extends) ``self.history``, one dict per epoch."""
+        bar = tqdm(range(epochs), desc=type(self.model).__name__, disable=not progress)
+        for _ in bar:
+            epoch = len(self.history) + 1
+            if self.on_epoch_start is not None:
+                self.on_epoch_start(self, epoch)
+            row = {"epoch": epoch, **self.train_epoch(train_loader, progress, desc=f"epoch {epoch}")}
+            if self.scheduler is not None and self.scheduler_step == "epoch":
+                self.scheduler.step()
+            if test_loader is not None:
+                result = self.evaluate(test_loader)
+                row["test_loss"], row["test_acc"] = result["loss"], result["acc"]
+            self.history.append(row)
+            bar.set_postfix(loss=f"{row['train_loss']:.4f}", test_acc=f"{row.get('test_acc', float('nan')):.4f}")
+        return self.history
+
+    def plot(self):
+        """Learning curves of the history so far (a matplotlib Figure)."""
+        from .viz import plot_history
+
+        return plot_history(self.history, title=type(self.model).__name__)
+
+    def save(self, path) -> Path:
+        return save_checkpoint(self.model, path, history=self.history)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that does not fit the model it is loaded into."""
+
+
+def save_checkpoint(model: nn.Module, path, history=None, extra=None) -> Path:
+    """Write state dict, architecture name and history. The file is replaced atomically, so an
+    interrupted save never destroys an earlier checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": CHECKPOINT_FORMAT, "arch": type(model).__name__,
+               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+               "history": list(history or []), "extra": dict(extra or {})}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load_checkpoint(model: nn.Module, path, map_location="cpu") -> dict:
+    """Load a checkpoint written by ``save_checkpoint`` into ``model`` (weights_only=True).
+
+    Returns the checkpoint dict (its "history" and "extra"). Raises CheckpointError when the file
+    belongs to another architecture or its tensors do not fit, and FileNotFoundError when missing.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No checkpoint at {path}. Train the model and save it first (Trainer.save).")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:
+        raise CheckpointError(f"{path} is not a readable checkpoint ({err}).") from err
+    if not isinstance(ckpt, dict) or "arch" not in ckpt or "state_dict" not in ckpt:
+        raise CheckpointError(f"{path} was not written by lenet_utils.save_checkpoint (no 'arch'/'state_dict').")
+    arch = type(model).__name__
+    if ckpt["arch"] != arch:
+        raise CheckpointError(
+            f"{path} holds a {ckpt['arch']} checkpoint, but the model is a {arch}. "
+            f"Build a {ckpt['arch']} to load it, or pick the checkpoint saved for {arch}."
+        )
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as err:
+        raise CheckpointError(f"{path} does not fit this {arch} (a different configuration?): {err}") from err
+    return ckpt
