@@ -13,7 +13,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .data import MNIST_MEAN, MNIST_STD
 from .layers import ScaledTanh, Subsampling
+
+STANDARD_BACKGROUND = -MNIST_MEAN / MNIST_STD  # a blank pixel after standardisation
 
 
 def check_input(x: torch.Tensor, model_name: str, sizes: tuple[tuple[int, int], ...]) -> None:
@@ -55,10 +58,11 @@ class LeNet5Paper(nn.Module):
     [N, 1, 32, 32] (28x28 is padded by 2 on each side) -> C1 [N, 6, 28, 28] -> tanh -> S2 [N, 6, 14, 14]
     -> C3 [N, 16, 10, 10] -> tanh -> S4 [N, 16, 5, 5] -> C5 [N, 120, 1, 1] -> tanh -> F6 [N, 84] -> tanh
     -> output [N, 10] scores. C3 connects to all six S2 maps (no Table I), the output is linear (no RBF).
-    61,750 parameters.
+    61,750 parameters. A 28x28 input is padded with ``pad_value``, by default the background value of the
+    standardised images (0 on the raw scale), not 0, which would be mid-grey after standardisation.
     """
 
-    def __init__(self, num_classes: int = 10, pad_value: float = 0.0):
+    def __init__(self, num_classes: int = 10, pad_value: float = STANDARD_BACKGROUND):
         super().__init__()
         self.pad_value = pad_value
         self.act = ScaledTanh()

@@ -125,6 +125,28 @@ class Trainer:
         return save_checkpoint(self.model, path, history=self.history)
 
 
+def train_model(model, epochs=1, lr=1e-3, batch_size=128, optimizer="adam", normalize="standard", pad=False,
+                subset=None, test_subset=None, seed=0, one_cycle=False, progress=True, device="cpu") -> Trainer:
+    """The book's one-line training recipe: seeded MNIST loaders, Adam (or SGD with momentum 0.9),
+    optionally a one-cycle learning-rate schedule peaking at ``lr``; returns the fitted Trainer."""
+    from .data import mnist_loaders
+
+    set_seed(seed)
+    train, test = mnist_loaders(batch_size=batch_size, normalize=normalize, pad=pad, subset=subset,
+                                test_subset=test_subset, seed=seed)
+    if optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+    elif optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    else:
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(train))
+             if one_cycle else None)
+    trainer = Trainer(model, opt, device=device, scheduler=sched)
+    trainer.fit(train, test, epochs=epochs, progress=progress)
+    return trainer
+
+
 class CheckpointError(ValueError):
     """A checkpoint that does not fit the model it is loaded into."""
 
