@@ -1,0 +1,497 @@
+"""Browser test of the rendered book (GitHub issue 5).
+
+Every HTML page of ``_build/html`` is opened in headless Chromium (Debian's
+``/usr/bin/chromium``, driven by the ``playwright`` package; no browser is ever
+downloaded), served from a local HTTP server with every non-local request blocked.
+For each page the test asserts:
+
+* it loads with HTTP 200 and logs no console error and no uncaught exception;
+* no request leaves localhost (every request URL is recorded; others are blocked);
+* MathJax typeset every formula: each Sphinx ``.math`` element holds an
+  ``mjx-container``, there is no ``mjx-merror``, and no raw ``$``, ``$$``, ``\\(`` or
+  ``\\[`` delimiters (or bare TeX commands) are left in the visible text;
+* every ``<img>`` loaded (``naturalWidth > 0``);
+* every saved widget view was drawn by the offline widget manager and no
+  "Loading widget..." placeholder is left;
+* every same-site link (pages, ``#anchors``, citations, download buttons) resolves
+  to an existing file and, when it has a fragment, to an existing id on that page.
+
+A failing page leaves a screenshot in ``_build/site-test-failures/``. A summary
+line (pages, formulas, images, links, widgets) is printed at the end of the run and
+written to ``_build/site-test-summary.json``.
+
+The build: if ``_build/html`` is older than any notebook, markdown page or config
+file, the test rebuilds it first (``scripts/vendor_js.sh`` then ``jupyter-book
+build .``), so running the test suite always checks the current sources.
+
+Environment variables:
+
+``LENET_BOOK_ROOT``   book to test (default: this repository); e.g. a stub book
+                      made by ``tests/site/make_stub_book.py``.
+``LENET_SITE_BUILD``  ``auto`` (default: rebuild when stale), ``always``, or
+                      ``never`` (fail if the build is missing or stale).
+``LENET_CHROMIUM``    browser executable (default ``/usr/bin/chromium``).
+"""
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from functools import partial
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(os.environ.get("LENET_BOOK_ROOT", Path(__file__).resolve().parents[1])).resolve()
+SITE = ROOT / "_build" / "html"
+FAILURES = ROOT / "_build" / "site-test-failures"
+SUMMARY = ROOT / "_build" / "site-test-summary.json"
+CHROMIUM = os.environ.get("LENET_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
+BUILD_TIMEOUT_S = 3 * 3600
+# Pages Sphinx writes besides the table of contents.
+EXTRA_PAGES = ["index.html", "genindex.html", "search.html"]
+# Console messages that are not errors of the book (none known so far).
+CONSOLE_ALLOW: list[re.Pattern] = []
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def toc_pages() -> list[str]:
+    """The HTML pages the book must have: every _toc.yml entry plus Sphinx's own."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    walk(toc.get("sections"))
+    pages = [re.sub(r"\.(md|ipynb)$", "", f) + ".html" for f in files]
+    return pages + [p for p in EXTRA_PAGES if p not in pages]
+
+
+PAGES = toc_pages()
+
+
+def source_files() -> list[Path]:
+    """Files whose change makes the built site stale."""
+    out = [ROOT / "_config.yml", ROOT / "_toc.yml", ROOT / "package-lock.json"]
+    for folder, patterns in [
+        ("notebooks", ["*.ipynb", "*.md"]),
+        ("book", ["*.md", "*.bib", "*.ipynb"]),
+        ("book/_assets", ["*"]),
+    ]:
+        for pattern in patterns:
+            out += (ROOT / folder).rglob(pattern) if (ROOT / folder).is_dir() else []
+    return [
+        p
+        for p in out
+        if p.is_file() and ".ipynb_checkpoints" not in p.parts and "_vendor" not in p.parts
+    ]
+
+
+def built_html() -> list[Path]:
+    if not SITE.is_dir():
+        return []
+    return [p for p in SITE.rglob("*.html") if "_static" not in p.relative_to(SITE).parts]
+
+
+def stale_reason() -> str | None:
+    html = built_html()
+    if not html:
+        return f"{SITE} has no pages"
+    missing = [p for p in PAGES if not (SITE / p).is_file()]
+    if missing:
+        return f"pages missing from {SITE}: {', '.join(missing)}"
+    built = max(p.stat().st_mtime for p in html)
+    newer = [p for p in source_files() if p.stat().st_mtime > built]
+    if newer:
+        return "sources changed since the last build: " + ", ".join(
+            str(p.relative_to(ROOT)) for p in newer[:5]
+        )
+    return None
+
+
+def build_site() -> None:
+    bindir = Path(sys.executable).parent
+    jb = bindir / "jupyter-book"
+    cmds = [["bash", "scripts/vendor_js.sh"], [str(jb if jb.exists() else "jupyter-book"), "build", "."]]
+    env = dict(os.environ)
+    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    for cmd in cmds:
+        print("site test: running", " ".join(cmd), flush=True)
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, text=True, capture_output=True, timeout=BUILD_TIMEOUT_S
+        )
+        if proc.returncode != 0:
+            pytest.fail(
+                f"building the site failed: {' '.join(cmd)} exited {proc.returncode}\n"
+                + (proc.stdout[-6000:] + proc.stderr[-6000:]),
+                pytrace=False,
+            )
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    mode = os.environ.get("LENET_SITE_BUILD", "auto")
+    reason = "LENET_SITE_BUILD=always" if mode == "always" else stale_reason()
+    if reason:
+        if mode == "never":
+            pytest.fail(f"the built site is not usable ({reason}); run bash scripts/build_book.sh",
+                        pytrace=False)
+        print(f"site test: building the book ({reason})", flush=True)
+        start = time.monotonic()
+        build_site()
+        print(f"site test: build took {time.monotonic() - start:.0f} s", flush=True)
+        reason = stale_reason()
+        if reason and mode != "always":
+            pytest.fail(f"the site is still unusable after building: {reason}", pytrace=False)
+    return SITE
+
+
+# -------------------------------------------------------------------------- server
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # The browser aborting a download (a page navigated away) is not an error.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    httpd = _Server(
+        ("127.0.0.1", 0), partial(_QuietHandler, directory=str(site))
+    )
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+# ------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="session")
+def browser_context(server):
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}. Install it with: "
+            "apt-get install -y chromium   (or: bash scripts/install_browser.sh)",
+            pytrace=False,
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the playwright package is missing: pip install playwright "
+                    "(never run `playwright install`; the test uses the system Chromium)",
+                    pytrace=False)
+    profile = tempfile.mkdtemp(prefix="lenet-chromium-")
+    pw = sync_playwright().start()
+    try:
+        ctx = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+            service_workers="block",
+        )
+    except Exception:
+        pw.stop()
+        shutil.rmtree(profile, ignore_errors=True)
+        raise
+    ctx.set_default_timeout(30_000)
+    yield ctx
+    ctx.close()
+    pw.stop()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+TOTALS = {"pages": 0, "formulas": 0, "images": 0, "links": 0, "widgets": 0, "requests": 0}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def summary(request):
+    yield TOTALS
+    if TOTALS["pages"] == 0:
+        return
+    line = (
+        "site test summary: {pages} pages, {formulas} formulas typeset, {images} images, "
+        "{links} internal links, {widgets} widgets, {requests} requests (all local)".format(**TOTALS)
+    )
+    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+    SUMMARY.write_text(json.dumps(TOTALS, indent=2) + "\n")
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        with capman.global_and_fixture_disabled():
+            print("\n" + line, flush=True)
+    else:
+        print(line)
+
+
+# ------------------------------------------------------------------ link targets
+
+
+class _IdCollector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if value and (name == "id" or (tag == "a" and name == "name")):
+                self.ids.add(value)
+
+
+_ID_CACHE: dict[Path, set[str]] = {}
+
+
+def ids_in(path: Path) -> set[str]:
+    if path not in _ID_CACHE:
+        parser = _IdCollector()
+        parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+        _ID_CACHE[path] = parser.ids
+    return _ID_CACHE[path]
+
+
+def check_link(site: Path, base: str, href: str) -> str | None:
+    """None if a same-site URL resolves to a file (and anchor), else the problem."""
+    parts = urlsplit(href)
+    rel = unquote(parts.path[len(urlsplit(base).path):]) if parts.path.startswith(urlsplit(base).path) else None
+    if rel is None:
+        return f"link outside the site: {href}"
+    target = site / rel
+    if rel == "" or rel.endswith("/") or target.is_dir():
+        target = target / "index.html"
+    if not target.is_file():
+        return f"broken link: {href} (no file {target.relative_to(site)})"
+    frag = unquote(parts.fragment)
+    if frag and target.suffix == ".html" and frag not in ids_in(target):
+        return f"broken anchor: {href} (no id {frag!r} in {target.relative_to(site)})"
+    return None
+
+
+# ----------------------------------------------------------------- in-page probes
+
+PROBE_JS = r"""
+async () => {
+  // Wait for MathJax (if the page loads it) and for the widget manager.
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const views = () => Array.from(document.querySelectorAll(
+      'script[type="application/vnd.jupyter.widget-view+json"]'));
+  const drawn = (s) => {
+    const prev = s.previousElementSibling;
+    return !!(prev && prev.classList.contains('widget-subarea') && prev.childElementCount > 0);
+  };
+  for (let i = 0; i < 100 && !views().every(drawn); i++) {
+    await new Promise(r => setTimeout(r, 100));
+  }
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;   // widgets may have queued more typesetting
+  }
+  // Visible text outside code and typeset math.
+  const skip = 'pre, code, script, style, textarea, noscript, mjx-container, .highlight, .MathJax';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const chunks = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest(skip)) continue;
+    if (el.checkVisibility && !el.checkVisibility()) continue;
+    chunks.push(n.nodeValue);
+  }
+  const math = Array.from(document.querySelectorAll('.math'));
+  const imgs = Array.from(document.images);
+  return {
+    text: chunks.join(' '),
+    mathElements: math.length,
+    mathUntypeset: math.filter(m => !m.querySelector('mjx-container'))
+                       .map(m => m.textContent.trim().slice(0, 80)),
+    mjx: document.querySelectorAll('mjx-container').length,
+    merrors: Array.from(document.querySelectorAll('mjx-merror'))
+                  .map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 80)),
+    images: imgs.map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0})),
+    links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+    widgets: views().length,
+    widgetsUndrawn: views().filter(s => !drawn(s)).length,
+  };
+}
+"""
+
+RAW_MATH = [
+    (re.compile(r"\$\$"), "$$"),
+    (re.compile(r"\\\(|\\\)"), "\\( \\)"),
+    (re.compile(r"\\\[|\\\]"), "\\[ \\]"),
+    (re.compile(r"(?<![\w$])\$[^\s$](?:[^$\n]{0,200}?[^\s$\\])?\$(?![\w$])"), "$...$"),
+    (re.compile(r"\\(?:frac|sum|mathbf|mathrm|mathbb|tanh|alpha|beta|sigma|times|cdot|left|right|begin|end|partial|sqrt)\b"),
+     "a TeX command"),
+]
+LOADING = re.compile(r"Loading widget", re.I)
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about", "file", "chrome-error", "javascript"):
+        return True
+    return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname in ("127.0.0.1", "localhost")
+
+
+# ---------------------------------------------------------------------------- test
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page(page_path, site, server, browser_context):
+    problems: list[str] = []
+    requests: list[str] = []
+    blocked: list[str] = []
+    failed: list[str] = []
+    console: list[str] = []
+
+    page = browser_context.new_page()
+
+    def route(r):
+        url = r.request.url
+        requests.append(url)
+        if is_local(url):
+            r.continue_()
+        else:
+            blocked.append(url)
+            r.abort("blockedbyclient")
+
+    page.route("**/*", route)
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text} [{m.location.get('url', '')}]")
+            if m.type == "error" else None)
+    page.on("pageerror", lambda e: console.append(f"uncaught: {e}"))
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("requestfailed", lambda r: None if r.url in blocked else failed.append(f"failed {r.url}: {r.failure}"))
+
+    try:
+        url = server + page_path
+        response = page.goto(url, wait_until="load")
+        if response is None or response.status != 200:
+            problems.append(f"HTTP {response.status if response else 'no response'} for {url}")
+        if 'http-equiv="Refresh"' in (site / page_path).read_text(encoding="utf-8", errors="replace"):
+            # index.html is a redirect to the root page: follow it.
+            page.wait_for_url(lambda u: u.rstrip("/") != url.rstrip("/"), wait_until="load")
+        info = page.evaluate(PROBE_JS)
+        page.wait_for_timeout(200)  # let late font/asset requests report
+
+        if blocked:
+            problems.append("requests to outside localhost (blocked): " + ", ".join(sorted(set(blocked))))
+        if failed:
+            problems.append("failed requests: " + ", ".join(sorted(set(failed))))
+        errors = [c for c in console if not any(p.search(c) for p in CONSOLE_ALLOW)]
+        if errors:
+            problems.append("console errors:\n    " + "\n    ".join(errors))
+
+        if info["mathUntypeset"]:
+            problems.append(f"{len(info['mathUntypeset'])} formulas not typeset by MathJax, e.g. "
+                            + repr(info["mathUntypeset"][:3]))
+        if info["merrors"]:
+            problems.append("MathJax errors: " + repr(info["merrors"][:5]))
+        for pattern, name in RAW_MATH:
+            m = pattern.search(info["text"])
+            if m:
+                ctx = info["text"][max(0, m.start() - 40): m.end() + 40].replace("\n", " ")
+                problems.append(f"raw {name} left in the visible text: ...{ctx}...")
+        if LOADING.search(info["text"]):
+            problems.append("a 'Loading widget...' placeholder is left on the page")
+        if info["widgetsUndrawn"]:
+            problems.append(f"{info['widgetsUndrawn']} of {info['widgets']} saved widget views not drawn")
+
+        bad_imgs = [i["src"] for i in info["images"] if not i["ok"]]
+        if bad_imgs:
+            problems.append("images that did not load: " + ", ".join(bad_imgs))
+
+        current = page.url
+        internal = set()
+        for href in info["links"]:
+            if not is_local(href) or urlsplit(href).scheme not in ("http", "https"):
+                continue  # external links are allowed (not requested); mailto etc.
+            internal.add(href)
+        for href in sorted(internal):
+            problem = check_link(site, server, href)
+            if problem:
+                problems.append(problem)
+
+        TOTALS["pages"] += 1
+        TOTALS["formulas"] += info["mjx"]
+        TOTALS["images"] += len(info["images"])
+        TOTALS["links"] += len(internal)
+        TOTALS["widgets"] += info["widgets"]
+        TOTALS["requests"] += len(requests)
+
+        if problems:
+            FAILURES.mkdir(parents=True, exist_ok=True)
+            shot = FAILURES / (page_path.replace("/", "__").replace(".html", "") + ".png")
+            page.screenshot(path=str(shot), full_page=True)
+            pytest.fail(f"{page_path} ({current}): {len(problems)} problem(s); screenshot {shot}\n  - "
+                        + "\n  - ".join(problems), pytrace=False)
+    finally:
+        page.close()
+
+
+def test_no_unexpected_pages(site):
+    """Only the pages of the table of contents (and Sphinx's own) are built."""
+    built = {str(p.relative_to(site)) for p in built_html()}
+    extra = sorted(built - set(PAGES))
+    assert not extra, f"pages built that are not in _toc.yml (and so not tested): {extra}"
+
+
+def test_download_and_theme_buttons(site, server, browser_context):
+    """Each chapter offers .ipynb and source downloads, search and a theme switch."""
+    page = browser_context.new_page()
+    page.route("**/*", lambda r: r.continue_() if is_local(r.request.url) else r.abort())
+    try:
+        chapter = next((p for p in PAGES if p.startswith("notebooks/")), PAGES[0])
+        page.goto(server + chapter, wait_until="load")
+        hrefs = page.eval_on_selector_all(".dropdown-download-buttons a[href]", "els => els.map(e => e.href)")
+        assert any(h.endswith(".ipynb") for h in hrefs), f"no .ipynb download button on {chapter}: {hrefs}"
+        assert page.locator(".theme-switch-button").count() > 0, "no light/dark theme switch"
+        assert page.locator(".search-button, .search-button-field").count() > 0, "no search button"
+        before = page.evaluate("document.documentElement.dataset.theme")
+        page.locator(".theme-switch-button").first.click()
+        after = page.evaluate("document.documentElement.dataset.theme")
+        assert before != after, f"theme switch did nothing (data-theme stayed {before!r})"
+        # Search works offline: the search page finds the word 'convolution'.
+        page.goto(server + "search.html?q=convolution", wait_until="load")
+        page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+    finally:
+        page.close()
