@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 
-def _check(n, kernel, padding, stride, dilation=1, what="convolution"):
+def _check(n, kernel, padding, stride, dilation=1, what="convolution", check_fit=True):
     for name, value in (("input size n", n), ("kernel", kernel), ("stride", stride), ("dilation", dilation)):
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"{name} must be an integer, got {value!r}")
@@ -26,7 +26,7 @@ def _check(n, kernel, padding, stride, dilation=1, what="convolution"):
     if padding < 0:
         raise ValueError(f"padding must be >= 0 (pixels added on each side), got padding={padding}")
     span = dilation * (kernel - 1) + 1
-    if span > n + 2 * padding:
+    if check_fit and span > n + 2 * padding:
         raise ValueError(
             f"kernel {kernel} (spanning {span} pixels) does not fit in the padded input n + 2p = {n} + 2*{padding} "
             f"= {n + 2 * padding}: the {what} output size floor((n + 2p - k) / s) + 1 would be below 1. "
@@ -48,7 +48,7 @@ def conv_output_size_total_padding(n: int, kernel: int, total_padding: int = 0, 
     added on both sides together (p_h = 2 * padding when both sides get the same)."""
     if not isinstance(total_padding, int) or total_padding < 0:
         raise ValueError(f"total padding p_h must be an integer >= 0, got {total_padding!r}")
-    _check(n, kernel, 0, stride)
+    _check(n, kernel, 0, stride, check_fit=False)
     if kernel > n + total_padding:
         raise ValueError(
             f"kernel {kernel} does not fit in the padded input n_h + p_h = {n} + {total_padding}: "

@@ -128,7 +128,9 @@ class Trainer:
 def train_model(model, epochs=1, lr=1e-3, batch_size=128, optimizer="adam", normalize="standard", pad=False,
                 subset=None, test_subset=None, seed=0, one_cycle=False, progress=True, device="cpu") -> Trainer:
     """The book's one-line training recipe: seeded MNIST loaders, Adam (or SGD with momentum 0.9),
-    optionally a one-cycle learning-rate schedule peaking at ``lr``; returns the fitted Trainer."""
+    optionally a one-cycle learning-rate schedule peaking at ``lr``; returns the fitted Trainer.
+
+    ``seed`` fixes the batch order; call ``set_seed`` before building ``model`` to fix its initial weights."""
     from .data import mnist_loaders
 
     set_seed(seed)

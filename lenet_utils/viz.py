@@ -32,7 +32,7 @@ def show_digits(images, labels=None, preds=None, ncols: int = 10, title: str | N
         ax.axis("off")
         if i >= n:
             continue
-        ax.imshow(images[i, 0], cmap="gray_r")
+        ax.imshow(images[i, 0].numpy(), cmap="gray_r")
         text, color = "", "black"
         if labels is not None:
             text = str(int(labels[i]))
@@ -56,7 +56,7 @@ def image_grid(images, nrow: int = 8, normalize: bool = True, padding: int = 2, 
         fig, ax = plt.subplots(figsize=(min(12, 1.2 * nrow), 1.2 * max(1, -(-len(images) // nrow))))
     else:
         fig = ax.figure
-    ax.imshow(grid[0], cmap="gray")
+    ax.imshow(grid[0].numpy(), cmap="gray")
     ax.axis("off")
     if title:
         ax.set_title(title)

@@ -1,0 +1,136 @@
+import os
+
+import pytest
+import torch
+
+from lenet_utils.models import LeNet5Classic, LeNet5Modern, LeNet5Paper
+from lenet_utils.train import (CheckpointError, Trainer, accuracy, get_device, load_checkpoint, save_checkpoint,
+                               set_seed, train_model)
+
+TIMING_KEYS = {"seconds", "samples_per_s"}
+
+
+def _strip_timing(history):
+    return [{k: v for k, v in row.items() if k not in TIMING_KEYS} for row in history]
+
+
+def _modern(seed):
+    set_seed(seed)  # the seed must be set before the weights are drawn
+    return LeNet5Modern()
+
+
+@pytest.fixture(scope="module")
+def trained(data_root):
+    return train_model(_modern(1), epochs=2, lr=3e-3, subset=4000, test_subset=2000, seed=1, progress=False)
+
+
+def test_trainer_learns_and_records_history(trained):
+    history = trained.history
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert set(history[0]) == {"epoch", "train_loss", "train_acc", "seconds", "samples_per_s", "test_loss", "test_acc"}
+    assert history[1]["train_loss"] < history[0]["train_loss"]
+    assert history[-1]["test_acc"] > 0.90  # 4,000 images, 2 epochs: a working pipeline is well above this
+
+
+def test_seeded_runs_repeat_exactly(data_root, trained):
+    again = train_model(_modern(1), epochs=2, lr=3e-3, subset=4000, test_subset=2000, seed=1, progress=False)
+    assert _strip_timing(again.history) == _strip_timing(trained.history)
+    other = train_model(_modern(2), epochs=1, lr=3e-3, subset=4000, test_subset=2000, seed=2, progress=False)
+    assert other.history[0]["train_loss"] != trained.history[0]["train_loss"]
+
+
+def test_predict_and_accuracy(trained, data_root):
+    from lenet_utils.data import load_mnist, prepare
+
+    x, y = load_mnist(False)
+    preds = trained.predict(prepare(x[:500]))
+    assert preds.shape == (500,) and preds.dtype == torch.int64
+    assert (preds == y[:500]).float().mean().item() > 0.9
+    assert accuracy(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 1])) == 0.5
+
+
+def test_scheduler_and_epoch_hook_are_called(data_root):
+    from lenet_utils.data import mnist_loaders
+
+    train, test = mnist_loaders(batch_size=100, subset=300, test_subset=100)
+    model = LeNet5Classic()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    seen = []
+    trainer = Trainer(model, opt, device="cpu", scheduler=sched, scheduler_step="epoch",
+                      on_epoch_start=lambda t, epoch: seen.append(epoch))
+    trainer.fit(train, test, epochs=3, progress=False)
+    assert seen == [1, 2, 3]
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 3)
+    with pytest.raises(ValueError, match="scheduler_step must be"):
+        Trainer(model, opt, scheduler_step="step")
+
+
+def test_get_device():
+    assert get_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else None
+    if expected is None and not (torch.backends.mps.is_available()):
+        assert get_device() == torch.device("cpu")
+
+
+def test_checkpoint_round_trip(tmp_path, trained):
+    path = trained.save(tmp_path / "modern.pt")
+    fresh = LeNet5Modern()
+    ckpt = load_checkpoint(fresh, path)
+    assert ckpt["arch"] == "LeNet5Modern" and ckpt["history"] == trained.history
+    x = torch.randn(3, 1, 28, 28)
+    trained.model.eval()
+    assert torch.equal(fresh(x), trained.model.cpu()(x))
+
+
+def test_checkpoint_from_another_architecture_is_refused(tmp_path):
+    path = save_checkpoint(LeNet5Paper(), tmp_path / "paper.pt")
+    with pytest.raises(CheckpointError, match="holds a LeNet5Paper checkpoint, but the model is a LeNet5Modern"):
+        load_checkpoint(LeNet5Modern(), path)
+
+
+def test_checkpoint_with_other_configuration_is_refused(tmp_path):
+    path = save_checkpoint(LeNet5Classic(num_classes=5), tmp_path / "five.pt")
+    with pytest.raises(CheckpointError, match="does not fit this LeNet5Classic"):
+        load_checkpoint(LeNet5Classic(), path)
+
+
+def test_missing_and_foreign_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No checkpoint at"):
+        load_checkpoint(LeNet5Modern(), tmp_path / "nothing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(LeNet5Modern(), junk)
+    plain = tmp_path / "plain.pt"
+    torch.save(LeNet5Modern().state_dict(), plain)
+    with pytest.raises(CheckpointError, match="not written by lenet_utils.save_checkpoint"):
+        load_checkpoint(LeNet5Modern(), plain)
+
+
+def test_loading_refuses_pickled_code(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"arch": "LeNet5Modern", "state_dict": {}, "payload": os.system}, path)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(LeNet5Modern(), path)
+
+
+def test_failed_save_keeps_the_earlier_checkpoint(tmp_path):
+    path = save_checkpoint(LeNet5Modern(), tmp_path / "model.pt")
+    before = path.read_bytes()
+    with pytest.raises(Exception):
+        save_checkpoint(LeNet5Modern(), path, extra={"unpicklable": lambda: None})
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_train_model_rejects_unknown_optimizer(data_root):
+    with pytest.raises(ValueError, match="optimizer must be 'adam' or 'sgd'"):
+        train_model(LeNet5Modern(), optimizer="rmsprop", subset=100, progress=False)
+
+
+def test_set_seed_repeats_random_draws():
+    set_seed(5)
+    a = torch.rand(3)
+    set_seed(5)
+    assert torch.equal(a, torch.rand(3))
