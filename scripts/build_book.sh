@@ -7,7 +7,9 @@
 # the notebooks that changed. Pass --all to rebuild every page from scratch
 # (cached executions are still reused), or --no-setup to skip step 1.
 # A cell that raises fails the build (allow_errors: false in _config.yml), and so
-# does any Sphinx warning-turned-error; see the log above the failure.
+# does any Sphinx warning (-W: an unknown glossary term, citation key, label or
+# directive would otherwise render silently wrong); --keep-going lists them all.
+# JUPYTER_BOOK overrides the jupyter-book executable (default .venv/bin/jupyter-book).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,5 +40,5 @@ fi
 echo "build_book.sh: LENET_DATA=$LENET_DATA"
 
 start=$(date +%s)
-.venv/bin/jupyter-book build . "${jb_args[@]}"
+"${JUPYTER_BOOK:-.venv/bin/jupyter-book}" build . -W --keep-going "${jb_args[@]}"
 echo "build_book.sh: site built in $(( $(date +%s) - start )) s: $PWD/_build/html/index.html"

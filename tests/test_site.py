@@ -21,8 +21,8 @@ line (pages, formulas, images, links, widgets) is printed at the end of the run 
 written to ``_build/site-test-summary.json``.
 
 The build: if ``_build/html`` is older than any notebook, markdown page or config
-file, the test rebuilds it first (``scripts/vendor_js.sh`` then ``jupyter-book
-build .``), so running the test suite always checks the current sources.
+file, the test rebuilds it first, so running the test suite always checks the
+current sources.
 
 Environment variables:
 
@@ -30,6 +30,9 @@ Environment variables:
                       made by ``tests/site/make_stub_book.py``.
 ``LENET_SITE_BUILD``  ``auto`` (default: rebuild when stale), ``always``, or
                       ``never`` (fail if the build is missing or stale).
+
+A rebuild runs ``bash scripts/build_book.sh --no-setup`` with this Python's
+``jupyter-book``; only notebooks that changed are executed again (jupyter-cache).
 ``LENET_CHROMIUM``    browser executable (default ``/usr/bin/chromium``).
 """
 from __future__ import annotations
@@ -139,12 +142,16 @@ def stale_reason() -> str | None:
 
 
 def build_site() -> None:
+    """Build as the README does (scripts/build_book.sh), minus the setup step."""
     bindir = Path(sys.executable).parent
     jb = bindir / "jupyter-book"
-    cmds = [["bash", "scripts/vendor_js.sh"], [str(jb if jb.exists() else "jupyter-book"), "build", "."]]
     env = dict(os.environ)
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
-    for cmd in cmds:
+    env["JUPYTER_BOOK"] = str(jb if jb.exists() else "jupyter-book")
+    script = ROOT / "scripts" / "build_book.sh"
+    if not script.exists():  # a book root without the scripts (should not happen)
+        script = Path(__file__).resolve().parents[1] / "scripts" / "build_book.sh"
+    for cmd in [["bash", str(script), "--no-setup"]]:
         print("site test: running", " ".join(cmd), flush=True)
         proc = subprocess.run(
             cmd, cwd=ROOT, env=env, text=True, capture_output=True, timeout=BUILD_TIMEOUT_S
