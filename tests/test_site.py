@@ -219,7 +219,7 @@ def browser_context(server):
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
         pytest.fail(
             f"Chromium not found at {CHROMIUM}. Install it with: "
-            "apt-get install -y chromium   (or: bash scripts/install_browser.sh)",
+            "apt-get install -y chromium   (or: WITH_BROWSER=1 bash scripts/setup.sh)",
             pytrace=False,
         )
     try:
@@ -482,21 +482,35 @@ def test_no_unexpected_pages(site):
     assert not extra, f"pages built that are not in _toc.yml (and so not tested): {extra}"
 
 
-def test_download_and_theme_buttons(site, server, browser_context):
-    """Each chapter offers .ipynb and source downloads, search and a theme switch."""
+def test_book_features(site, server, browser_context):
+    """Download buttons, theme switch, footer, hidden solutions and offline search."""
     page = browser_context.new_page()
     page.route("**/*", lambda r: r.continue_() if is_local(r.request.url) else r.abort())
     try:
-        chapter = next((p for p in PAGES if p.startswith("notebooks/")), PAGES[0])
-        page.goto(server + chapter, wait_until="load")
+        chapters = [p for p in PAGES if p.startswith("notebooks/")] or PAGES[:1]
+        page.goto(server + chapters[0], wait_until="load")
         hrefs = page.eval_on_selector_all(".dropdown-download-buttons a[href]", "els => els.map(e => e.href)")
-        assert any(h.endswith(".ipynb") for h in hrefs), f"no .ipynb download button on {chapter}: {hrefs}"
+        assert any(h.endswith(".ipynb") for h in hrefs), f"no .ipynb download button on {chapters[0]}: {hrefs}"
+        footer = page.inner_text("footer.bd-footer-content")
+        assert "2026" in footer and "LeNet Book authors" in footer, f"footer: {footer!r}"
         assert page.locator(".theme-switch-button").count() > 0, "no light/dark theme switch"
         assert page.locator(".search-button, .search-button-field").count() > 0, "no search button"
         before = page.evaluate("document.documentElement.dataset.theme")
         page.locator(".theme-switch-button").first.click()
         after = page.evaluate("document.documentElement.dataset.theme")
         assert before != after, f"theme switch did nothing (data-theme stayed {before!r})"
+
+        # Exercise solutions (sphinx-exercise, :class: dropdown) stay hidden until clicked.
+        for chapter in chapters:
+            page.goto(server + chapter, wait_until="load")
+            solutions = page.locator(".solution.dropdown")
+            if solutions.count():
+                body = solutions.first.locator("section").first
+                assert not body.is_visible(), f"a solution on {chapter} is visible before a click"
+                solutions.first.locator(".admonition-title").click()
+                body.wait_for(state="visible", timeout=5_000)
+                break
+
         # Search works offline: the search page finds the word 'convolution'.
         page.goto(server + "search.html?q=convolution", wait_until="load")
         page.wait_for_selector("#search-results ul.search li", timeout=15_000)

@@ -41,8 +41,9 @@ def stub_notebook(stem: str, title: str) -> nbformat.NotebookNode:
              "fig, ax = plt.subplots(figsize=(4, 2.5))\n"
              "ax.plot(a, 1.7159 * np.tanh(2 * a / 3))\nax.set_xlabel('a')\nplt.show()",
              metadata={"mystnb": {"figure": {"caption": "The squashing function.", "name": f"fig-{lab}"}}}),
-        md("```{note}\nRun this notebook live in JupyterLab to use the slider below; "
-           "the figure above shows its default setting.\n```"),
+        md("```{note}\n**Interactive figure.** Run this notebook live in JupyterLab to use the "
+           "widget below; this page shows the figure above at the widget's default settings "
+           "({doc}`how to run the book live </book/intro>`).\n```"),
         code("import ipywidgets as widgets\n"
              "slider = widgets.IntSlider(value=3, min=1, max=7, description='kernel')\n"
              "out = widgets.Output()\n"
