@@ -38,9 +38,20 @@ class DataError(RuntimeError):
     """The data files are missing, truncated or corrupt. The message says which file and what to do."""
 
 
+def default_root() -> Path:
+    """``data/`` at the root of the book's repository when lenet_utils lives there, else ``./data``."""
+    repo = Path(__file__).resolve().parents[1]
+    return repo / "data" if (repo / "pyproject.toml").is_file() and (repo / "notebooks").is_dir() else Path("data")
+
+
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The folder that holds ``MNIST/raw/`` (argument, else $LENET_DATA, else ``./data``)."""
-    return Path(root if root is not None else os.environ.get(DATA_ENV, "data")).expanduser()
+    """The folder that holds ``MNIST/raw/``: the argument, else $LENET_DATA, else ``default_root()``.
+
+    Notebooks run from ``notebooks/`` and scripts from the repository root all share one ``data/``.
+    """
+    if root is None:
+        root = os.environ.get(DATA_ENV) or default_root()
+    return Path(root).expanduser()
 
 
 def _expected_size(filename: str) -> int:

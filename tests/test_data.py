@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -128,3 +129,14 @@ def test_mnist_loaders(data_root):
     xb, yb = next(iter(train))
     assert xb.shape == (100, 1, 32, 32) and xb.dtype == torch.float32 and yb.shape == (100,)
     assert len(train) == 10 and sum(len(b[1]) for b in test) == 500
+
+
+def test_data_root_precedence(monkeypatch, tmp_path):
+    from lenet_utils.data import data_root, default_root
+
+    monkeypatch.setenv("LENET_DATA", str(tmp_path))
+    assert data_root() == tmp_path
+    assert data_root("elsewhere") == Path("elsewhere")
+    monkeypatch.delenv("LENET_DATA")
+    assert data_root() == default_root()
+    assert default_root().name == "data"
