@@ -17,11 +17,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (LeNet Book)" >/dev/null
-if [ "${WITH_BROWSER:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "Chromium is missing: install it with 'sudo apt-get install -y chromium' (the site test needs it)." >&2
+# System packages for the tests: Chromium for the site test, Fashion-MNIST for offline data tests.
+if [ "${WITH_BROWSER:-0}" = "1" ]; then
+  missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+      echo "Missing system packages for the tests: install them with 'sudo apt-get install -y ${missing[*]}'." >&2
+    fi
   fi
 fi
 echo "setup done: $(.venv/bin/python -c 'import torch, torchvision; print("torch", torch.__version__, "torchvision", torchvision.__version__)')"

@@ -140,3 +140,14 @@ def test_data_root_precedence(monkeypatch, tmp_path):
     monkeypatch.delenv("LENET_DATA")
     assert data_root() == default_root()
     assert default_root().name == "data"
+
+
+def test_fashion_mnist_through_the_same_api(tmp_path):
+    from lenet_utils.data import DEBIAN_FASHION_DIR
+
+    if not DEBIAN_FASHION_DIR.is_dir():
+        pytest.skip("Fashion-MNIST needs the internet or Debian's dataset-fashion-mnist package")
+    x, y = load_mnist(train=False, dataset="fashion", root=tmp_path, download=False)
+    assert x.shape == (10_000, 28, 28) and x.dtype == torch.uint8
+    assert torch.bincount(y).tolist() == [1000] * 10  # Fashion-MNIST's test set is balanced
+    assert (tmp_path / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte").is_file()
