@@ -11,6 +11,7 @@ For each page the test asserts:
   ``mjx-container``, there is no ``mjx-merror``, and no raw ``$``, ``$$``, ``\\(`` or
   ``\\[`` delimiters (or bare TeX commands) are left in the visible text;
 * every ``<img>`` loaded (``naturalWidth > 0``);
+* no cell output shows a Python traceback;
 * every saved widget view was drawn by the offline widget manager and no
   "Loading widget..." placeholder is left;
 * every same-site link (pages, ``#anchors``, citations, download buttons) resolves
@@ -357,6 +358,8 @@ async () => {
     images: imgs.map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0})),
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
     widgets: views().length,
+    tracebacks: document.querySelectorAll(
+        '.cell_output .traceback, .cell_output .highlight-ipythontb, .output.traceback, .output.error').length,
     widgetsUndrawn: views().filter(s => !drawn(s)).length,
   };
 }
@@ -438,6 +441,8 @@ def test_page(page_path, site, server, browser_context):
             if m:
                 ctx = info["text"][max(0, m.start() - 40): m.end() + 40].replace("\n", " ")
                 problems.append(f"raw {name} left in the visible text: ...{ctx}...")
+        if info["tracebacks"]:
+            problems.append(f"{info['tracebacks']} cell output(s) show a Python traceback or error")
         if LOADING.search(info["text"]):
             problems.append("a 'Loading widget...' placeholder is left on the page")
         if info["widgetsUndrawn"]:
