@@ -130,6 +130,8 @@ def stale_reason() -> str | None:
     html = built_html()
     if not html:
         return f"{SITE} has no pages"
+    if (SITE.parent / ".build-failed").exists():
+        return "the last build failed (_build/.build-failed)"
     missing = [p for p in PAGES if not (SITE / p).is_file()]
     if missing:
         return f"pages missing from {SITE}: {', '.join(missing)}"
