@@ -1,0 +1,256 @@
+"""The book's three LeNet variants, each trained the way its source trains it, with saved results.
+
+Run ``python -m lenet_utils.variants`` (see ``--help``) to train the variants fully and write, into
+``results/variants/``, one checkpoint per variant (``<name>.pt``: weights and per-epoch history) and
+``summary.json`` (parameters, final and best test accuracy, seconds per epoch, machine, load, seed).
+Chapter 8 loads these files instead of training for minutes.
+
+| variant | model | recipe |
+| --- | --- | --- |
+| paper   | LeNet5Paper   | first document: standardised input, Adam lr 1e-3, batch 64, 10 epochs |
+| classic | LeNet5Classic | second document: pixels in [0, 1] (ToTensor), Adam lr 1e-3, batch 256, 5 epochs |
+| modern  | LeNet5Modern  | ReLU LeNet: standardised input, Adam with one-cycle schedule peaking at 3e-3, batch 128, 5 epochs |
+
+``plot_histories``, ``plot_prediction`` and ``prediction_widget`` draw what chapter 8 shows.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+
+from .data import TensorLoader, load_mnist, prepare
+from .models import build_model
+from .shapes import count_parameters
+from .train import Trainer, load_checkpoint, save_checkpoint, train_model
+
+VARIANTS = {
+    "paper": {"model": "LeNet5Paper", "epochs": 10, "lr": 1e-3, "batch_size": 64, "normalize": "standard",
+              "one_cycle": False, "source": "first document (paper-style LeNet-5)"},
+    "classic": {"model": "LeNet5Classic", "epochs": 5, "lr": 1e-3, "batch_size": 256, "normalize": "unit",
+                "one_cycle": False, "source": "second document (sigmoid / max-pool LeNet)"},
+    "modern": {"model": "LeNet5Modern", "epochs": 5, "lr": 3e-3, "batch_size": 128, "normalize": "standard",
+               "one_cycle": True, "source": "ReLU LeNet with a one-cycle schedule"},
+}
+# The module whose output is each variant's first feature maps (C1, before the activation).
+C1_LAYER = {"paper": "c1", "classic": "features.0", "modern": "features.0"}
+# The repository's results folder (next to the lenet_utils package).
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "results" / "variants"
+
+
+def _check_name(name: str) -> dict:
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; choose one of {sorted(VARIANTS)}")
+    return VARIANTS[name]
+
+
+def train_variant(name: str, epochs: int | None = None, seed: int = 0, subset: int | None = None,
+                  test_subset: int | None = None, progress: bool = True) -> Trainer:
+    """Train variant ``name`` with its recipe (``epochs`` overrides the recipe's count); returns the Trainer."""
+    spec = _check_name(name)
+    epochs = spec["epochs"] if epochs is None else epochs
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    model = build_model(spec["model"])
+    return train_model(model, epochs=epochs, lr=spec["lr"], batch_size=spec["batch_size"],
+                       normalize=spec["normalize"], subset=subset, test_subset=test_subset, seed=seed,
+                       one_cycle=spec["one_cycle"], progress=progress, device="cpu")
+
+
+def test_inputs(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 10,000 MNIST test images prepared as variant ``name`` expects them: float [10000, 1, 28, 28],
+    and the labels int64 [10000]."""
+    spec = _check_name(name)
+    images, labels = load_mnist(train=False)
+    return prepare(images, spec["normalize"]), labels
+
+
+def load_variant(name: str, results_dir=None) -> tuple[torch.nn.Module, dict]:
+    """(model with the saved weights, checkpoint dict with "history" and "extra") for variant ``name``."""
+    spec = _check_name(name)
+    path = Path(results_dir or RESULTS_DIR) / f"{name}.pt"
+    model = build_model(spec["model"])
+    ckpt = load_checkpoint(model, path)
+    model.eval()
+    return model, ckpt
+
+
+def load_summary(results_dir=None) -> dict:
+    """summary.json of a finished ``python -m lenet_utils.variants`` run: {variant name: row}."""
+    path = Path(results_dir or RESULTS_DIR) / "summary.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"No {path}. Train the variants first: python -m lenet_utils.variants")
+    return json.loads(path.read_text())["variants"]
+
+
+def summarize(name: str, trainer: Trainer, seed: int) -> dict:
+    """One row of summary.json for a trained variant."""
+    spec = VARIANTS[name]
+    hist = trainer.history
+    return {
+        "variant": name, "model": spec["model"], "source": spec["source"], "seed": seed,
+        "recipe": {k: spec[k] for k in ("lr", "batch_size", "normalize", "one_cycle")},
+        "epochs": len(hist), "parameters": count_parameters(trainer.model),
+        "final_test_acc": hist[-1]["test_acc"], "best_test_acc": max(r["test_acc"] for r in hist),
+        "best_epoch": max(hist, key=lambda r: r["test_acc"])["epoch"],
+        "seconds_per_epoch": sum(r["seconds"] for r in hist) / len(hist),
+        "samples_per_s": sum(r["samples_per_s"] for r in hist) / len(hist),
+    }
+
+
+def machine_info() -> dict:
+    """Where and under what load the numbers were measured."""
+    return {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "torch": str(torch.__version__),
+            "load_average_1min": round(os.getloadavg()[0], 2)}
+
+
+def measure_speed(name: str, samples: int = 10_000, seed: int = 0) -> dict:
+    """Time one pass over ``samples`` training images with the variant's recipe (after a short warm-up)
+    and extrapolate to a 60,000-image epoch. Records the load average, since shared machines are noisy."""
+    spec = _check_name(name)
+    if not isinstance(samples, int) or samples < spec["batch_size"]:
+        raise ValueError(f"samples must be an integer of at least one batch ({spec['batch_size']}), got {samples!r}")
+    images, labels = load_mnist(train=True)
+    loader = TensorLoader(prepare(images[:samples], spec["normalize"]), labels[:samples], spec["batch_size"],
+                          shuffle=True, seed=seed)
+    model = build_model(spec["model"])
+    trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=spec["lr"]), device="cpu")
+    warm = TensorLoader(loader.x[:4 * spec["batch_size"]], loader.y[:4 * spec["batch_size"]], spec["batch_size"])
+    trainer.train_epoch(warm, progress=False)
+    load = os.getloadavg()[0]
+    row = trainer.train_epoch(loader, progress=False)
+    return {"samples": samples, "samples_per_s": round(row["samples_per_s"]),
+            "seconds_per_60k_epoch": round(60_000 / row["samples_per_s"], 1), "load_average_1min": round(load, 2),
+            "torch_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d %H:%M")}
+
+
+def plot_histories(histories: dict[str, list[dict]], title: str | None = None):
+    """Training loss (left) and test accuracy (right) per epoch, one line per variant. 2 axes."""
+    if not histories or any(not h for h in histories.values()):
+        raise ValueError("give at least one variant with a non-empty history, e.g. {'paper': ckpt['history']}")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for name, hist in histories.items():
+        epochs = [r["epoch"] for r in hist]
+        ax_loss.plot(epochs, [r["train_loss"] for r in hist], "o-", label=name)
+        ax_acc.plot(epochs, [100 * r["test_acc"] for r in hist], "o-", label=name)
+    ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log", title="training loss")
+    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy (10,000 images)")
+    low = min(100 * r["test_acc"] for h in histories.values() for r in h)
+    ax_acc.set_ylim(max(low - 0.5, 90 if low > 90.5 else low - 0.5), 100)
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def plot_prediction(model: torch.nn.Module, x: torch.Tensor, c1_layer: str, label: int | None = None,
+                    title: str | None = None):
+    """One prepared digit ``x`` ([1, 28, 28] or [1, 1, 28, 28]): the image, the model's class probabilities
+    (softmax of its scores) and the feature maps of ``c1_layer``. 2 + (number of C1 maps) axes."""
+    from .viz import capture_activations
+
+    x = x.unsqueeze(0) if x.dim() == 3 else x
+    if x.dim() != 4 or x.shape[0] != 1:
+        raise ValueError(f"expected one prepared image [1, 28, 28] or [1, 1, 28, 28], got {list(x.shape)}")
+    maps = capture_activations(model, x, [c1_layer])[c1_layer][0]
+    model.eval()
+    probs = torch.softmax(model(x), dim=1)[0]
+    pred = int(probs.argmax())
+    n = len(maps)
+    fig = plt.figure(figsize=(10, 3.6))
+    grid = fig.add_gridspec(2, max(n, 4), height_ratios=[2, 1])
+    ax_img = fig.add_subplot(grid[0, :2])
+    ax_img.imshow(x[0, 0].numpy(), cmap="gray_r")
+    ax_img.set_title(f"label {label}, predicted {pred}" if label is not None else f"predicted {pred}",
+                     color="crimson" if label is not None and label != pred else "black")
+    ax_img.axis("off")
+    ax_bar = fig.add_subplot(grid[0, 2:])
+    colors = ["tab:orange" if i == pred else "tab:blue" for i in range(len(probs))]
+    ax_bar.bar(range(len(probs)), probs.numpy(), color=colors)
+    ax_bar.set(xticks=range(len(probs)), ylim=(0, 1), xlabel="digit", ylabel="probability",
+               title="softmax of the scores")
+    for i in range(n):
+        ax = fig.add_subplot(grid[1, i])
+        ax.imshow(maps[i].numpy(), cmap="gray")
+        ax.set_title(f"C1 map {i}", fontsize=8)
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def prediction_widget(models: dict, inputs: dict, labels: torch.Tensor):
+    """Pick a variant and a test image: redraws ``plot_prediction``. ``models`` and ``inputs`` are keyed by
+    variant name (``inputs[name]`` the test images prepared for that variant)."""
+    import ipywidgets as widgets
+
+    def show(variant, index):
+        fig = plot_prediction(models[variant], inputs[variant][index], C1_LAYER[variant], int(labels[index]),
+                              title=f"{variant}: test image {index}")
+        plt.show()
+        return fig
+
+    n = len(labels)
+    return widgets.interactive(show, variant=widgets.Dropdown(options=list(models), description="variant"),
+                               index=widgets.IntSlider(0, 0, n - 1, description="test image"))
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--epochs", type=int, default=None, help="override every recipe's epoch count")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="output folder (default results/variants)")
+    parser.add_argument("--subset", type=int, default=None, help="train on the first N images only (smoke tests)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads; 1 is much faster on a machine shared with other jobs")
+    parser.add_argument("--measure-speed", action="store_true",
+                        help="only time one pass over 10,000 images per variant and store it in summary.json")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    summary_path = args.out / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {"variants": {}}
+    if args.measure_speed:
+        for name in args.variants:
+            speed = measure_speed(name, seed=args.seed)
+            summary["variants"].setdefault(name, {})["speed"] = speed
+            print(f"{name}: {speed}")
+        summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+    for name in args.variants:
+        before = machine_info()
+        start = time.perf_counter()
+        trainer = train_variant(name, args.epochs, args.seed, subset=args.subset, progress=not args.no_progress)
+        row = summarize(name, trainer, args.seed)
+        row.update(wall_seconds=round(time.perf_counter() - start, 1), measured_on=before,
+                   load_average_1min_after=round(os.getloadavg()[0], 2), subset=args.subset,
+                   date=time.strftime("%Y-%m-%d"))
+        save_checkpoint(trainer.model, args.out / f"{name}.pt", history=trainer.history, extra=row)
+        summary["variants"][name] = row
+        summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+        print(f"{name}: {row['parameters']:,} parameters, final test accuracy {row['final_test_acc']:.4f} "
+              f"(best {row['best_test_acc']:.4f} at epoch {row['best_epoch']}), "
+              f"{row['seconds_per_epoch']:.1f} s per epoch, load {before['load_average_1min']}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()

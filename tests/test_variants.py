@@ -1,0 +1,104 @@
+"""Tests of lenet_utils.variants: recipes, the training script, checkpoints and the chapter 8 figures."""
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from lenet_utils import CheckpointError, LeNet5Modern, load_checkpoint  # noqa: E402
+from lenet_utils import variants  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """The script, for real, on a tiny subset: one epoch of two variants."""
+    out = tmp_path_factory.mktemp("variants")
+    summary = variants.main(["--variants", "modern", "classic", "--epochs", "1", "--subset", "512",
+                             "--out", str(out), "--no-progress"])
+    return out, summary
+
+
+def test_recipes():
+    assert set(variants.VARIANTS) == {"paper", "classic", "modern"} == set(variants.C1_LAYER)
+    paper = variants.VARIANTS["paper"]
+    assert (paper["epochs"], paper["lr"], paper["batch_size"], paper["model"]) == (10, 1e-3, 64, "LeNet5Paper")
+    assert (variants.VARIANTS["classic"]["batch_size"], variants.VARIANTS["classic"]["normalize"]) == (256, "unit")
+    assert variants.VARIANTS["modern"]["one_cycle"] is True
+
+
+def test_script_writes_checkpoints_and_summary(smoke_run):
+    out, summary = smoke_run
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk == summary
+    row = summary["variants"]["modern"]
+    assert row["parameters"] == 61_706 and row["epochs"] == 1 and row["subset"] == 512
+    assert row["best_test_acc"] >= row["final_test_acc"] > 0
+    assert row["measured_on"]["cpus"] >= 1 and "load_average_1min" in row["measured_on"]
+    assert variants.load_summary(out)["classic"]["parameters"] == 44_426
+
+
+def test_load_variant_reproduces_stored_accuracy(smoke_run):
+    out, summary = smoke_run
+    model, ckpt = variants.load_variant("modern", out)
+    x, y = variants.test_inputs("modern")
+    assert x.shape == (10_000, 1, 28, 28) and y.shape == (10_000,)
+    with torch.no_grad():
+        acc = (model(x).argmax(1) == y).float().mean().item()
+    assert acc == pytest.approx(summary["variants"]["modern"]["final_test_acc"], abs=1e-4)
+    assert len(ckpt["history"]) == 1
+
+
+def test_wrong_architecture_and_missing_files(smoke_run, tmp_path):
+    out, _ = smoke_run
+    with pytest.raises(CheckpointError, match="holds a LeNet5Classic checkpoint, but the model is a LeNet5Modern"):
+        load_checkpoint(LeNet5Modern(), out / "classic.pt")
+    with pytest.raises(FileNotFoundError, match="No checkpoint"):
+        variants.load_variant("paper", tmp_path)
+    with pytest.raises(FileNotFoundError, match="Train the variants first"):
+        variants.load_summary(tmp_path)
+
+
+def test_unknown_variant_and_bad_arguments():
+    with pytest.raises(ValueError, match="unknown variant 'lenet7'"):
+        variants.train_variant("lenet7")
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        variants.train_variant("modern", epochs=0)
+    with pytest.raises(ValueError, match="samples must be an integer of at least one batch"):
+        variants.measure_speed("paper", samples=10)
+    with pytest.raises(SystemExit):
+        variants.main(["--threads", "0"])
+
+
+def test_measure_speed():
+    speed = variants.measure_speed("modern", samples=512)
+    assert speed["samples"] == 512 and speed["samples_per_s"] > 0
+    assert speed["seconds_per_60k_epoch"] == pytest.approx(60_000 / speed["samples_per_s"], rel=0.01)
+
+
+def test_plot_histories():
+    hist = [{"epoch": 1, "train_loss": 0.5, "test_acc": 0.95}, {"epoch": 2, "train_loss": 0.2, "test_acc": 0.97}]
+    fig = variants.plot_histories({"a": hist, "b": hist})
+    assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 2
+    plt.close(fig)
+    with pytest.raises(ValueError, match="non-empty history"):
+        variants.plot_histories({"a": []})
+
+
+def test_plot_prediction_and_widget():
+    torch.manual_seed(0)
+    model = LeNet5Modern().eval()
+    x = torch.randn(1, 28, 28)
+    fig = variants.plot_prediction(model, x, variants.C1_LAYER["modern"], label=3)
+    assert len(fig.axes) == 2 + 6  # image, probabilities, six C1 maps
+    assert len(fig.axes[1].patches) == 10
+    plt.close(fig)
+    with pytest.raises(ValueError, match="one prepared image"):
+        variants.plot_prediction(model, torch.randn(2, 1, 28, 28), "features.0")
+    widget = variants.prediction_widget({"modern": model}, {"modern": torch.randn(5, 1, 28, 28)},
+                                        torch.arange(5))
+    assert widget.children[1].max == 4
+    plt.close("all")
