@@ -66,7 +66,7 @@ def paper_tensors(device, subset=None, test_subset=None):
             prepare(xte, "paper", pad=True).to(device), yte.to(device))
 
 
-def sdlm_epoch_hook(x_train, samples: int, batch_size: int, j: float, seed: int, log=None):
+def sdlm_epoch_hook(x_train, samples: int, batch_size: int, j: float, seed: int, eta_scale: float = 1.0):
     """``on_epoch_start`` for the Trainer: re-estimate h on ``samples`` random training images and
     set the step to the paper's eta for this pass, times the batch size (summed per-sample steps)."""
     gen = torch.Generator().manual_seed(seed + 1)
@@ -75,16 +75,14 @@ def sdlm_epoch_hook(x_train, samples: int, batch_size: int, j: float, seed: int,
         idx = torch.randperm(len(x_train), generator=gen)[:samples]
         trainer.optimizer.estimate_curvature(trainer.model, x_train[idx.to(x_train.device)], j=j)
         for group in trainer.optimizer.param_groups:
-            group["lr"] = paper_eta(epoch) * batch_size
-        if log is not None:
-            log.append({"epoch": epoch, "eta": paper_eta(epoch)})
+            group["lr"] = eta_scale * paper_eta(epoch) * batch_size
 
     return hook
 
 
 def train_run(run: str = "plain", optimizer: str = "sdlm", epochs: int = 20, seed: int = 0, batch_size=None,
               subset=None, test_subset=None, device=None, progress=True, j: float = 0.1, max_lr: float = 2e-3,
-              curvature_samples: int = 500, tensors=None):
+              curvature_samples: int = 500, tensors=None, eta_scale: float = 1.0, checkpoint_every=None):
     """Train one faithful LeNet-5. Returns (model, history, record) where record is the JSON dict."""
     if run not in ("plain", "distorted"):
         raise ValueError(f"run must be 'plain' or 'distorted', got {run!r}")
@@ -101,12 +99,12 @@ def train_run(run: str = "plain", optimizer: str = "sdlm", epochs: int = 20, see
     loss_fn = MAPLoss(j)
     hook, scheduler, settings = None, None, {"name": optimizer, "batch_size": batch_size, "j": j}
     if optimizer == "sdlm":
-        opt = SDLM(model.parameters(), lr=paper_eta(1) * batch_size, mu=PAPER_MU)
-        hook = sdlm_epoch_hook(xtr, curvature_samples, batch_size, j, seed)
-        settings.update(mu=PAPER_MU, curvature_samples=curvature_samples,
-                        eta_per_pass=[paper_eta(e) for e in range(1, epochs + 1)],
+        opt = SDLM(model.parameters(), lr=eta_scale * paper_eta(1) * batch_size, mu=PAPER_MU)
+        hook = sdlm_epoch_hook(xtr, curvature_samples, batch_size, j, seed, eta_scale)
+        settings.update(mu=PAPER_MU, curvature_samples=curvature_samples, eta_scale=eta_scale,
+                        eta_per_pass=[eta_scale * paper_eta(e) for e in range(1, epochs + 1)],
                         step="lr = eta * batch_size on the mean mini-batch gradient (sum of per-sample steps)",
-                        curvature="exact Gauss-Newton diagonal of the MAP loss through the RBF layer, F6 outputs")
+                        curvature="the paper's diagonal Gauss-Newton back-propagation (paper_diagonal_hessian)")
     else:
         opt = torch.optim.Adam(model.parameters(), lr=max_lr)
         scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=epochs * len(train_loader))
@@ -115,10 +113,18 @@ def train_run(run: str = "plain", optimizer: str = "sdlm", epochs: int = 20, see
         settings["distortion"] = repr(transform)
     trainer = Trainer(model, opt, loss_fn, device=device, scheduler=scheduler, on_epoch_start=hook)
     start = time.perf_counter()
-    history = trainer.fit(train_loader, test_loader, epochs, progress=progress)
+    for epoch in range(epochs):
+        history = trainer.fit(train_loader, test_loader, 1, progress=progress)
+        if checkpoint_every is not None:  # keep what is done if the run is cut short
+            checkpoint_every(model, history, _record(run, optimizer, seed, epochs, xtr, xte, history, start,
+                                                     device, settings))
+    return model, history, _record(run, optimizer, seed, epochs, xtr, xte, history, start, device, settings)
+
+
+def _record(run, optimizer, seed, epochs, xtr, xte, history, start, device, settings) -> dict:
     minutes = (time.perf_counter() - start) / 60
     record = {
-        "run": run, "optimizer": optimizer, "seed": seed, "epochs": epochs,
+        "run": run, "optimizer": optimizer, "seed": seed, "epochs": epochs, "passes_done": len(history),
         "train_samples": len(xtr), "test_samples": len(xte),
         "test_error_per_pass": [round(100 * (1 - h["test_acc"]), 4) for h in history],
         "train_error_per_pass": [round(100 * (1 - h["train_acc"]), 4) for h in history],
@@ -132,12 +138,18 @@ def train_run(run: str = "plain", optimizer: str = "sdlm", epochs: int = 20, see
         "optimizer_settings": settings,
         "date": time.strftime("%Y-%m-%d"),
     }
-    return model, history, record
+    return record
+
+
+def run_name(optimizer: str, run: str, eta_scale: float = 1.0) -> str:
+    """File stem of a run: "sdlm_plain", "adam_distorted", "sdlm-eta0.02_plain" ..."""
+    tag = optimizer if eta_scale == 1.0 else f"{optimizer}-eta{eta_scale:g}"
+    return f"{tag}_{run}"
 
 
 def write_run(out: Path, model, history, record) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{record['optimizer']}_{record['run']}"
+    stem = run_name(record["optimizer"], record["run"], record["optimizer_settings"].get("eta_scale", 1.0))
     save_checkpoint(model, out / f"{stem}.pt", history=history,
                     extra={k: record[k] for k in ("run", "optimizer", "seed", "final_test_error")})
     path = out / f"{stem}.json"
@@ -145,8 +157,15 @@ def write_run(out: Path, model, history, record) -> Path:
     return path
 
 
-def compare_batch(samples: int = 2000, batch_size: int = 16, seed: int = 0, curvature_samples: int = 100,
-                  device="cpu", progress=False) -> dict:
+def _progress(out, model, history, record) -> None:
+    write_run(out, model, history, record)
+    print(f"  {run_name(record['optimizer'], record['run'], record['optimizer_settings'].get('eta_scale', 1.0))} "
+          f"pass {len(history)}: test error {record['test_error_per_pass'][-1]:.2f}%, "
+          f"train loss {history[-1]['train_loss']:.3f}, {record['minutes']:.1f} min", flush=True)
+
+
+def compare_batch(samples: int = 2000, batch_size: int = 16, seed: int = 0, curvature_samples: int = 500,
+                  device="cpu", progress=False, eta_scale: float = 0.02) -> dict:
     """One pass of SDLM over ``samples`` training images with one-sample updates (the paper) and with
     mini-batches of ``batch_size`` (lr = batch_size * eta), from the same initial weights and curvature.
     Returns test errors (10,000 test images) and the relative distance between the two weight vectors."""
@@ -156,13 +175,14 @@ def compare_batch(samples: int = 2000, batch_size: int = 16, seed: int = 0, curv
     init = LeNet5Faithful().to(device)
     probe = SDLM(init.parameters())
     h = probe.estimate_curvature(init, xtr[:curvature_samples])
-    result = {"samples": samples, "batch_size": batch_size, "seed": seed, "eta": paper_eta(1), "mu": PAPER_MU,
+    eta = eta_scale * paper_eta(1)
+    result = {"samples": samples, "batch_size": batch_size, "seed": seed, "eta": eta, "mu": PAPER_MU,
               "curvature_samples": curvature_samples, "device": str(device)}
     weights = {}
     for name, b in (("one_sample", 1), ("mini_batch", batch_size)):
         model = LeNet5Faithful(init=False).to(device)
         model.load_state_dict(init.state_dict())
-        opt = SDLM(model.parameters(), lr=paper_eta(1) * b)
+        opt = SDLM(model.parameters(), lr=eta * b)
         opt.set_curvature([h[k] for k, _ in model.named_parameters()])
         trainer = Trainer(model, opt, MAPLoss(0.1), device=device)
         loader = TensorLoader(xtr, ytr, b, shuffle=True, seed=seed)
@@ -186,6 +206,8 @@ def main(argv=None) -> int:
     parser.add_argument("--optimizer", choices=sorted(DEFAULTS), default="sdlm")
     parser.add_argument("--batch-size", type=int, default=None, help="default: 16 for sdlm, 32 for adam")
     parser.add_argument("--j", type=float, default=0.1, help="the MAP loss constant j")
+    parser.add_argument("--eta-scale", type=float, default=None,
+                        help="multiply the paper's eta schedule (sdlm; default 1, and 0.02 with --compare-batch)")
     parser.add_argument("--curvature-samples", type=int, default=500, help="samples for h before each pass")
     parser.add_argument("--subset", type=int, default=None, help="train on the first N training images")
     parser.add_argument("--test-subset", type=int, default=None)
@@ -199,7 +221,7 @@ def main(argv=None) -> int:
 
     if args.compare_batch:
         result = compare_batch(args.compare_batch, args.batch_size or DEFAULTS["sdlm"]["batch_size"], args.seed,
-                               device=args.device or "cpu", progress=not args.no_progress)
+                               device=args.device or "cpu", progress=not args.no_progress, eta_scale=0.02 if args.eta_scale is None else args.eta_scale)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "sdlm_batch_check.json").write_text(json.dumps(result, indent=1) + "\n")
         print(json.dumps(result, indent=1))
@@ -213,7 +235,8 @@ def main(argv=None) -> int:
     for run in runs:
         model, history, record = train_run(run, args.optimizer, epochs, args.seed, args.batch_size, device=device,
                                            progress=not args.no_progress, j=args.j, curvature_samples=curv,
-                                           tensors=tensors)
+                                           tensors=tensors, eta_scale=1.0 if args.eta_scale is None else args.eta_scale,
+                                           checkpoint_every=lambda m, h, r: _progress(args.out, m, h, r))
         path = write_run(args.out, model, history, record)
         print(f"{record['optimizer']} {run}: test error {record['final_test_error']:.2f}% "
               f"(paper {PAPER_TARGETS[run]}%) in {record['minutes']:.1f} min -> {path}", flush=True)

@@ -31,7 +31,7 @@ import torch
 from torch.func import functional_call, vjp, vmap
 from torch.optim import Optimizer
 
-__all__ = ["SDLM", "gauss_newton_diagonal", "map_rbf_hessian", "paper_eta", "PAPER_ETA_SCHEDULE", "PAPER_MU"]
+__all__ = ["SDLM", "gauss_newton_diagonal", "map_rbf_hessian", "map_rbf_hessian_diag", "paper_diagonal_hessian", "paper_eta", "PAPER_ETA_SCHEDULE", "PAPER_MU"]
 
 PAPER_MU = 0.02
 # (first pass, last pass, eta) from Appendix C; passes are 1-based.
@@ -113,6 +113,59 @@ class _Outputs(torch.nn.Module):
         return self.outputs(self.m, x)
 
 
+def map_rbf_hessian_diag(x: torch.Tensor, centres: torch.Tensor, j: float) -> torch.Tensor:
+    """Diagonal of ``map_rbf_hessian`` for a batch: x [N, D] -> [N, D] (all entries >= 0)."""
+    u = x.unsqueeze(1) - centres.unsqueeze(0)          # [N, C, D]
+    y = (u ** 2).sum(-1)                                # [N, C]
+    q = torch.softmax(torch.cat([-y, y.new_full((len(x), 1), -j)], 1), 1)
+    q, q_r = q[:, :-1], q[:, -1:]
+    m = (q.unsqueeze(-1) * u).sum(1)                    # [N, D]
+    return 2 * q_r + 4 * ((q.unsqueeze(-1) * u ** 2).sum(1) - m ** 2)
+
+
+def paper_diagonal_hessian(model: torch.nn.Module, x: torch.Tensor, j: float = 0.1) -> dict[str, torch.Tensor]:
+    """The paper's estimate (Appendix C) of d2E/dw_k^2 for ``LeNet5Faithful``, averaged over ``x``.
+
+    Diagonal terms only, back-propagated layer by layer with the Gauss-Newton approximation:
+    d2E/da_i^2 = f'(a_i)^2 d2E/dx_i^2,  d2E/dx_j^2 = sum_i w_ij^2 d2E/da_i^2, and for a (shared)
+    weight the sum over its connections of x_j^2 d2E/da_i^2; at the F6 outputs we start from the
+    diagonal of the MAP loss's Hessian through the RBF layer. All of it is one backward pass through
+    a copy of the network whose weights and inputs are squared and whose squashing derivatives are
+    squared (autograd's backward of a linear map with weights w^2 is exactly that recursion).
+    """
+    with torch.no_grad():
+        feats = model.features(x)
+    squash = model.squash
+
+    def dsq(pre):  # f'(a)^2 for the squashing function, from the pre-activation a
+        return (squash.A * squash.S * (1 - torch.tanh(squash.S * pre) ** 2)) ** 2
+
+    with torch.no_grad():
+        # pre-activations of every layer, recomputed from the stored outputs
+        pre = {
+            "C1": model.c1(feats["input"]), "S2": model.s2(feats["C1"]), "C3": model.c3(feats["S2"]),
+            "S4": model.s4(feats["C3"]), "C5": model.c5(feats["S4"]).flatten(1), "F6": model.f6(feats["C5"]),
+        }
+        seed = map_rbf_hessian_diag(feats["F6"], model.output.centres, j)
+    sq = {name: p.detach().pow(2).requires_grad_(True) for name, p in model.named_parameters()}
+    k2 = model.s2.kernel_size ** 2
+    with torch.enable_grad():
+        h = torch.nn.functional.conv2d(feats["input"] ** 2, sq["c1.weight"], sq["c1.bias"])
+        h = dsq(pre["C1"]) * h
+        h = torch.nn.functional.avg_pool2d(h, 2) / k2 * sq["s2.weight"].view(1, -1, 1, 1) + sq["s2.bias"].view(1, -1, 1, 1)
+        h = dsq(pre["S2"]) * h
+        c3 = model.c3
+        w3 = (c3.scatter @ sq["c3.weight"].reshape(sq["c3.weight"].shape[0], -1)).reshape(
+            c3.out_channels, c3.in_channels, c3.kernel_size, c3.kernel_size)
+        h = dsq(pre["C3"]) * torch.nn.functional.conv2d(h, w3, sq["c3.bias"])
+        h = torch.nn.functional.avg_pool2d(h, 2) / k2 * sq["s4.weight"].view(1, -1, 1, 1) + sq["s4.bias"].view(1, -1, 1, 1)
+        h = dsq(pre["S4"]) * h
+        h = dsq(pre["C5"]) * torch.nn.functional.conv2d(h, sq["c5.weight"], sq["c5.bias"]).flatten(1)
+        h = dsq(pre["F6"]) * torch.nn.functional.linear(h, sq["f6.weight"], sq["f6.bias"])
+        (h * seed).sum().backward()
+    return {name: t.grad / len(x) for name, t in sq.items()}
+
+
 class SDLM(Optimizer):
     """Diagonal Levenberg-Marquardt step  p <- p - lr / (mu + h) * grad  per parameter entry.
 
@@ -141,10 +194,19 @@ class SDLM(Optimizer):
                 raise ValueError(f"curvature of shape {tuple(v.shape)} for a parameter of shape {tuple(p.shape)}")
             self.state[p]["h"] = v.detach().to(p.device, p.dtype).clone()
 
-    def estimate_curvature(self, model: torch.nn.Module, x: torch.Tensor, j: float = 0.1, **kwargs) -> dict:
-        """Gauss-Newton diagonal on the samples ``x`` (e.g. 500 training images), stored for each
-        parameter of ``model`` that this optimizer holds. Returns the dict name -> h."""
-        h = gauss_newton_diagonal(model, x, j, **kwargs)
+    def estimate_curvature(self, model: torch.nn.Module, x: torch.Tensor, j: float = 0.1, method: str = "paper",
+                           **kwargs) -> dict:
+        """Diagonal curvature on the samples ``x`` (e.g. 500 training images), stored for each
+        parameter of ``model`` that this optimizer holds. Returns the dict name -> h.
+
+        method "paper": the paper's diagonal back-propagation (``paper_diagonal_hessian``);
+        "gauss_newton": the exact Gauss-Newton diagonal (``gauss_newton_diagonal``)."""
+        if method == "paper":
+            h = paper_diagonal_hessian(model, x, j)
+        elif method == "gauss_newton":
+            h = gauss_newton_diagonal(model, x, j, **kwargs)
+        else:
+            raise ValueError(f"method must be 'paper' or 'gauss_newton', got {method!r}")
         by_id = {id(p): name for name, p in model.named_parameters()}
         for p in self._params():
             self.state[p]["h"] = h[by_id[id(p)]].detach().clone()
