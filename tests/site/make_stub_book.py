@@ -35,7 +35,9 @@ def stub_notebook(stem: str, title: str) -> nbformat.NotebookNode:
            f"{{term}}`kernel <kernel>` over the input {{cite:p}}`lecun1998gradient`. "
            f"Inline math $y = \\tanh(a)$ and a numbered equation:\n\n"
            f"$$\nf(a) = A \\tanh(S a), \\qquad A = 1.7159\n$$ (eq-{lab})\n\n"
-           f"Equation {{eq}}`eq-{lab}` is the squashing function; {{numref}}`fig-{lab}` plots it."),
+           f"Equation {{eq}}`eq-{lab}` is the squashing function; {{numref}}`fig-{lab}` plots it. "
+           f"See {{cite:t}}`zhang2023dive`, exercise {{ref}}`ex-{lab}-1`, the "
+           f"[first chapter](01_background.ipynb) and {{doc}}`the glossary </book/glossary>`."),
         code("import numpy as np\nimport matplotlib.pyplot as plt\n"
              "a = np.linspace(-3, 3, 200)\n"
              "fig, ax = plt.subplots(figsize=(4, 2.5))\n"
@@ -70,11 +72,17 @@ def toc_files(toc: dict) -> list[str]:
     return files
 
 
-def main(dest: str) -> None:
+def main(dest: str, real: set[str] | None = None) -> None:
+    """Copy the book to dest; chapters missing here (or not in ``real``) become stubs.
+
+    ``real``: names of the existing chapters to copy (default: all). dest/_build is
+    kept, so executed notebooks stay cached between runs.
+    """
     out = Path(dest)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for child in out.iterdir():
+        if child.name not in ("_build", "node_modules"):
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
     for name in COPY:
         src = ROOT / name
         if src.is_dir():
@@ -83,18 +91,28 @@ def main(dest: str) -> None:
             shutil.copy2(src, out / name)
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     for f in toc_files(toc):
-        have = [p for p in (ROOT / (f + ext) for ext in (".ipynb", ".md")) if p.exists()]
-        target = out / (f + ".ipynb")
-        if have:
-            if not (out / have[0].relative_to(ROOT)).exists():
-                (out / have[0].relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(have[0], out / have[0].relative_to(ROOT))
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
         stem = Path(f).name
+        have = [p for p in (ROOT / (f + ext) for ext in (".ipynb", ".md")) if p.exists()]
+        if have and (real is None or stem in real or not f.startswith("notebooks/")):
+            dst = out / have[0].relative_to(ROOT)
+            if not dst.exists():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(have[0], dst)
+            continue
+        target = out / (f + ".ipynb")
+        target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(stub_notebook(stem, stem.replace("_", " ").title()), target)
     print(f"stub book in {out}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/booktest")
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dest", nargs="?", default="/tmp/booktest")
+    ap.add_argument("--real", default=None,
+                    help="comma-separated chapters to copy as they are (default: every existing one); "
+                         "'' for stubs only")
+    args = ap.parse_args()
+    real = None if args.real is None else {r.strip() for r in args.real.split(",") if r.strip()}
+    main(args.dest, real)
