@@ -1,0 +1,106 @@
+"""Chapter 6 helpers: activations and derivatives, LeNets with a chosen activation, gradient recording."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from lenet_utils import ScaledTanh, TensorLoader  # noqa: E402
+from lenet_utils import activations as act  # noqa: E402
+
+X = torch.linspace(-6, 6, 241, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "scaled_tanh", "relu"])
+def test_closed_form_derivative_matches_autograd(name):
+    expected = act.autograd_derivative(act.activation(name), X)
+    assert torch.allclose(act.derivative(name)(X), expected, atol=1e-12)
+    assert torch.allclose(act.make_activation(name)(X), act.activation(name)(X))
+
+
+def test_exact_values():
+    assert act.derivative("sigmoid")(torch.tensor(0.0)).item() == 0.25
+    assert act.derivative("relu")(torch.tensor([-1.0, 0.0, 2.0])).tolist() == [0.0, 0.0, 1.0]
+    assert round(act.activation("scaled_tanh")(torch.tensor(1.0, dtype=torch.float64)).item(), 4) == 1.0
+    assert act.derivative("scaled_tanh")(torch.tensor(0.0)).item() == pytest.approx(1.7159 * 2 / 3)
+    assert isinstance(act.make_activation("scaled_tanh"), ScaledTanh)
+
+
+def test_unknown_activation_is_refused_everywhere():
+    for fn in (act.activation, act.derivative, act.make_activation, act.lenet_with_activation, act.plot_activation):
+        with pytest.raises(ValueError, match="unknown activation 'swish'"):
+            fn("swish")
+
+
+def test_lenet_with_activation_swaps_all_four_sigmoids_and_keeps_names():
+    model = act.lenet_with_activation("relu")
+    kinds = [type(m) for m in model.modules()]
+    assert kinds.count(nn.ReLU) == 4 and nn.Sigmoid not in kinds
+    assert act.weight_layers(model) == ["features.0", "features.3", "classifier.0", "classifier.2", "classifier.4"]
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_grad_norms_needs_backward_first():
+    model = act.lenet_with_activation("tanh")
+    with pytest.raises(ValueError, match="loss.backward"):
+        act.grad_norms(model)
+    model(torch.randn(2, 1, 28, 28)).sum().backward()
+    norms = act.grad_norms(model)
+    assert list(norms) == act.weight_layers(model) and all(v > 0 for v in norms.values())
+    assert norms["features.0"] == pytest.approx(model.features[0].weight.grad.norm().item())
+
+
+def _tiny_loaders(n=96):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
+    return TensorLoader(x, y, batch_size=16, shuffle=True), TensorLoader(x[:32], y[:32], batch_size=32)
+
+
+def test_train_recording_gradients_records_every_k_batches():
+    train, test = _tiny_loaders()
+    model = act.lenet_with_activation("sigmoid")
+    rec = act.train_recording_gradients(model, torch.optim.SGD(model.parameters(), lr=0.1), train, test,
+                                        epochs=2, every=4, progress=False)
+    assert rec["step"] == [0, 4, 8]  # 12 batches in 2 epochs
+    assert all(len(rec["grad_norm"][name]) == 3 for name in rec["layers"])
+    assert len(rec["loss"]) == len(rec["test_acc"]) == 3 and 0 <= rec["final_test_acc"] <= 1
+    assert act.first_to_last_ratio(rec) < 0.1  # sigmoid: the first layer gets far less gradient
+    with pytest.raises(ValueError, match="every must be a positive integer"):
+        act.train_recording_gradients(model, torch.optim.SGD(model.parameters(), lr=0.1), train, test, every=0)
+
+
+def test_compare_activations_same_start_and_bad_optimizer():
+    runs = act.compare_activations(("sigmoid", "relu"), subset=128, test_subset=64, every=1, progress=False)
+    assert list(runs) == ["sigmoid", "relu"] and runs["relu"]["step"] == [0, 1]
+    with pytest.raises(ValueError, match="optimizer must be 'sgd' or 'adam'"):
+        act.compare_activations(optimizer="rmsprop")
+
+
+def test_figures():
+    runs = {"a": {"layers": ["l1", "l2"], "step": [0, 5], "grad_norm": {"l1": [1e-3, 2e-3], "l2": [1.0, 0.5]},
+                  "test_acc": [0.1, 0.5]},
+            "b": {"layers": ["l1", "l2"], "step": [0, 5], "grad_norm": {"l1": [0.1, 0.2], "l2": [1.0, 0.5]},
+                  "test_acc": [0.1, 0.9]}}
+    assert len(act.plot_grad_norms(runs).axes) == 2
+    assert len(act.plot_grad_norms(runs, ["b"]).axes) == 1
+    assert len(act.plot_accuracy_curves(runs).axes) == 1
+    assert len(act.plot_activation("relu", -2, 2).axes) == 2
+    assert len(act.plot_activation_overview().axes) == 2
+    plt.close("all")
+    with pytest.raises(ValueError, match="no recorded run"):
+        act.plot_grad_norms(runs, ["c"])
+    with pytest.raises(ValueError, match="lo < hi"):
+        act.plot_activation("tanh", 3, -3)
+
+
+def test_widgets_build():
+    from lenet_utils.widgets_activations import activation_widget, grad_norm_widget
+
+    assert activation_widget().children[0].description == "activation"
+    runs = {"a": {"layers": ["l1"], "step": [0], "grad_norm": {"l1": [0.1]}, "test_acc": [0.1]}}
+    assert grad_norm_widget(runs).children[0].options == ("a",)
+    with pytest.raises(ValueError, match="records is empty"):
+        grad_norm_widget({})
+    plt.close("all")
