@@ -137,8 +137,9 @@ def shift_sensitivity(model: nn.Module, images: torch.Tensor, labels: torch.Tens
 
 
 def train_pooling_variants(variants=POOLING_VARIANTS, epochs: int = 2, subset: int | None = 10_000,
-                           test_subset: int | None = None, lr: float = 2e-3, seed: int = 0, progress: bool = True):
-    """Train one PoolingLeNet per pooling kind with the same data, seed and recipe (Adam, batch 128).
+                           test_subset: int | None = None, lr: float = 2e-3, batch_size: int = 128, seed: int = 0,
+                           progress: bool = True):
+    """Train one PoolingLeNet per pooling kind with the same data, seed and recipe (Adam).
     Returns {variant: fitted Trainer}."""
     bad = [v for v in variants if v not in POOLING_VARIANTS]
     if bad:
@@ -146,7 +147,7 @@ def train_pooling_variants(variants=POOLING_VARIANTS, epochs: int = 2, subset: i
     trainers = {}
     for variant in variants:
         set_seed(seed)
-        trainers[variant] = train_model(PoolingLeNet(variant), epochs=epochs, lr=lr, subset=subset,
+        trainers[variant] = train_model(PoolingLeNet(variant), epochs=epochs, lr=lr, batch_size=batch_size, subset=subset,
                                         test_subset=test_subset, seed=seed, progress=progress)
     return trainers
 
