@@ -38,6 +38,9 @@ if [[ -z "${LENET_DATA:-}" ]]; then
   fi
 fi
 echo "build_book.sh: LENET_DATA=$LENET_DATA"
+# A non-interactive MPLBACKEND (e.g. Agg, as test scripts often export) would reach
+# the notebook kernels, and plt.show() would then put no figure on the page.
+unset MPLBACKEND
 
 # _build/.build-failed marks a failed build, so tests/test_site.py rebuilds instead
 # of testing pages a failed build left behind.

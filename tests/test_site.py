@@ -151,6 +151,7 @@ def build_site() -> None:
     env = dict(os.environ)
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
     env["JUPYTER_BOOK"] = str(jb if jb.exists() else "jupyter-book")
+    env.pop("MPLBACKEND", None)  # Agg in the kernels would drop every plt.show() figure
     script = ROOT / "scripts" / "build_book.sh"
     if not script.exists():  # a book root without the scripts (should not happen)
         script = Path(__file__).resolve().parents[1] / "scripts" / "build_book.sh"
