@@ -148,17 +148,34 @@ def train_recording_gradients(model: nn.Module, optimizer, train_loader, test_lo
 
 def compare_activations(names=("sigmoid", "tanh", "relu"), optimizer: str = "sgd", lr: float = 0.1,
                         subset: int = 8_000, test_subset: int = 500, batch_size: int = 64, epochs: int = 1,
-                        every: int = 10, seed: int = 0, progress: bool = True) -> dict[str, dict]:
+                        every: int = 10, seed: int = 0, progress: bool = True,
+                        threads: int | None = 1) -> dict[str, dict]:
     """One ``train_recording_gradients`` run per activation on MNIST, identical in everything else:
     same seed, same initial weights of every layer, same batches. ``optimizer`` is "sgd" (plain, no
-    momentum) or "adam". Returns {name: record}."""
-    from .data import mnist_loaders
-    from .train import set_seed
+    momentum) or "adam". Returns {name: record}.
 
+    The runs use ``threads`` CPU threads (restored afterwards; None keeps PyTorch's setting). One is
+    the default: at batch 64 more threads gain little, and on a busy machine they can make these small
+    steps several times slower."""
     if optimizer not in ("sgd", "adam"):
         raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
     for name in names:
         _check_name(name)
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _compare(names, optimizer, lr, subset, test_subset, batch_size, epochs, every, seed, progress)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _compare(names, optimizer, lr, subset, test_subset, batch_size, epochs, every, seed, progress):
+    from .data import mnist_loaders
+    from .train import set_seed
+
     records = {}
     set_seed(seed)
     reference = lenet_with_activation("relu").state_dict()  # activations have no parameters

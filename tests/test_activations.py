@@ -76,6 +76,11 @@ def test_compare_activations_same_start_and_bad_optimizer():
     assert list(runs) == ["sigmoid", "relu"] and runs["relu"]["step"] == [0, 1]
     with pytest.raises(ValueError, match="optimizer must be 'sgd' or 'adam'"):
         act.compare_activations(optimizer="rmsprop")
+    before = torch.get_num_threads()
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        act.compare_activations(threads=0)
+    act.compare_activations(("tanh",), subset=64, test_subset=32, every=5, progress=False, threads=1)
+    assert torch.get_num_threads() == before
 
 
 def test_figures():
