@@ -60,12 +60,17 @@ def conv_output_size_total_padding(n: int, kernel: int, total_padding: int = 0, 
 def pool_output_size(n: int, kernel: int, stride: int | None = None, padding: int = 0, ceil_mode: bool = False) -> int:
     """Output size of max/average pooling as nn.MaxPool2d/nn.AvgPool2d count it (stride defaults to kernel)."""
     stride = kernel if stride is None else stride
-    _check(n, kernel, padding, stride, what="pooling")
+    # In ceil mode PyTorch keeps a window that starts inside the input even if it runs past the end,
+    # so a window longer than the padded input can still give one output.
+    _check(n, kernel, padding, stride, what="pooling", check_fit=not ceil_mode)
     if padding * 2 > kernel:
         raise ValueError(f"pooling padding must be at most half the kernel (PyTorch's rule), got p={padding}, k={kernel}")
     size = (n + 2 * padding - kernel + (stride - 1 if ceil_mode else 0)) // stride + 1
     if ceil_mode and (size - 1) * stride >= n + padding:  # the last window may not start in the padding
         size -= 1
+    if size < 1:
+        raise ValueError(f"kernel {kernel} does not fit in the padded input n + 2p = {n + 2 * padding}: "
+                         f"the pooling output size would be {size}.")
     return size
 
 

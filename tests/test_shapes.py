@@ -81,3 +81,11 @@ def test_trace_shapes_classic():
     shapes = dict(trace_shapes(LeNet5Classic(), torch.zeros(256, 1, 28, 28)))
     assert shapes["features.5"] == (256, 16, 4, 4)
     assert shapes["classifier.0"] == (256, 120) and shapes["classifier.4"] == (256, 10)
+
+
+@pytest.mark.parametrize("n,k,s,p", [(1, 2, 2, 0), (2, 5, 3, 1), (2, 4, 3, 0)])
+def test_ceil_mode_keeps_a_window_longer_than_the_input(n, k, s, p):
+    out = nn.MaxPool2d(k, s, p, ceil_mode=True)(torch.zeros(1, 1, n, n)).shape[-1]
+    assert pool_output_size(n, k, s, p, ceil_mode=True) == out == 1
+    with pytest.raises(ValueError, match="does not fit"):
+        pool_output_size(n, k, s, p, ceil_mode=False)
