@@ -87,9 +87,9 @@ def plot_permutation_accuracy(results: dict, permuted: bool = True):
         bars = ax.bar(xs, vals, width, label="permuted pixels" if perm else "original pixels")
         ax.bar_label(bars, fmt="%.1f", fontsize=9)
     ax.set_xticks(np.arange(len(models)), models)
-    ax.set_ylim(min(100 * v for v in results.values()) - 8, 100)
+    ax.set_ylim(min(100 * v for v in results.values()) - 8, 103)
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper right", ncols=2, fontsize=9)
     fig.tight_layout()
     return fig
 
