@@ -153,6 +153,20 @@ class CheckpointError(ValueError):
     """A checkpoint that does not fit the model it is loaded into."""
 
 
+def _plain(value, where="extra"):
+    """Turn ``value`` into what ``torch.load(weights_only=True)`` accepts: tensors and plain containers."""
+    if value is None or isinstance(value, (bool, int, float, torch.Tensor)):
+        return value
+    if isinstance(value, str):
+        return str(value)  # drops str subclasses such as torch.__version__'s TorchVersion
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, where) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v, where) for k, v in value.items()}
+    raise TypeError(f"{where} holds a {type(value).__name__}; a checkpoint keeps only numbers, strings, "
+                    f"tensors, lists and dicts, so that it loads with weights_only=True. Convert it first.")
+
+
 def save_checkpoint(model: nn.Module, path, history=None, extra=None) -> Path:
     """Write state dict, architecture name and history. The file is replaced atomically, so an
     interrupted save never destroys an earlier checkpoint."""
@@ -160,7 +174,7 @@ def save_checkpoint(model: nn.Module, path, history=None, extra=None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": CHECKPOINT_FORMAT, "arch": type(model).__name__,
                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-               "history": list(history or []), "extra": dict(extra or {})}
+               "history": _plain(list(history or []), "history"), "extra": _plain(dict(extra or {}))}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:

@@ -5,7 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WITH_BROWSER=1 bash scripts/setup.sh
 export LENET_DATA=${LENET_DATA:-$PWD/data}
-export MPLBACKEND=Agg
 echo "MNIST data root: $LENET_DATA"
 .venv/bin/python -m pytest tests "$@"
 .venv/bin/python -m pytest --nbval notebooks/ --nbval-cell-timeout=600 -p no:cacheprovider

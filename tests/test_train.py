@@ -115,10 +115,17 @@ def test_loading_refuses_pickled_code(tmp_path):
         load_checkpoint(LeNet5Modern(), path)
 
 
+def test_extra_values_are_stored_as_plain_data(tmp_path):
+    path = save_checkpoint(LeNet5Modern(), tmp_path / "m.pt", extra={"torch": torch.__version__, "sizes": (1, 2)})
+    ckpt = load_checkpoint(LeNet5Modern(), path)
+    assert ckpt["extra"] == {"torch": str(torch.__version__), "sizes": [1, 2]}
+    assert type(ckpt["extra"]["torch"]) is str
+
+
 def test_failed_save_keeps_the_earlier_checkpoint(tmp_path):
     path = save_checkpoint(LeNet5Modern(), tmp_path / "model.pt")
     before = path.read_bytes()
-    with pytest.raises(Exception):
+    with pytest.raises(TypeError, match="holds a function; a checkpoint keeps only"):
         save_checkpoint(LeNet5Modern(), path, extra={"unpicklable": lambda: None})
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
@@ -134,3 +141,18 @@ def test_set_seed_repeats_random_draws():
     a = torch.rand(3)
     set_seed(5)
     assert torch.equal(a, torch.rand(3))
+
+
+def test_interrupted_write_keeps_the_earlier_checkpoint(tmp_path, monkeypatch):
+    path = save_checkpoint(LeNet5Modern(), tmp_path / "model.pt")
+    before = path.read_bytes()
+
+    def crash(obj, f):
+        open(f, "wb").write(b"half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(LeNet5Modern(), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
