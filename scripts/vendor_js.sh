@@ -21,7 +21,7 @@ fi
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [[ "${1:-}" != "--force" && -f $STAMP && "$(cat "$STAMP")" == "$want" \
       && -f $VENDOR/mathjax/tex-chtml.js && -f $VENDOR/html-manager/embed-amd.js \
-      && -f $VENDOR/requirejs/require.js ]]; then
+      && -f $VENDOR/requirejs/require.js && -d book/_vendor_extra/notebooks/@jupyter-widgets ]]; then
   echo "vendor_js.sh: $VENDOR is up to date"
   exit 0
 fi
@@ -47,6 +47,18 @@ find "$HM/dist" -maxdepth 1 -type f \
 cp "$HM/LICENSE" "$VENDOR/html-manager/LICENSE" 2>/dev/null || true
 
 cp "$NM/requirejs/require.js" "$VENDOR/requirejs/require.js"
+
+# The widget CSS sometimes asks for its icon fonts relative to the page, as
+# <page folder>/@jupyter-widgets/<hash>.woff2, before lenet-widgets-offline.js has
+# re-pointed the asset path. Serve copies there too (html_extra_path in _config.yml),
+# for every folder that holds pages, so no such request can 404.
+EXTRA=book/_vendor_extra
+rm -rf "$EXTRA"
+for folder in . notebooks book; do
+  mkdir -p "$EXTRA/$folder/@jupyter-widgets"
+  find "$HM/dist" -maxdepth 1 -type f \( -name '*.woff' -o -name '*.woff2' -o -name '*.ttf' -o -name '*.eot' \) \
+    -exec cp {} "$EXTRA/$folder/@jupyter-widgets/" \;
+done
 
 echo "$want" > "$STAMP"
 echo "vendor_js.sh: vendored $(du -sh "$VENDOR" | cut -f1) into $VENDOR"
