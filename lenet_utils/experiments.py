@@ -18,6 +18,7 @@ from torch import nn
 
 from .data import TensorLoader
 from .models import LeNet5Modern
+from .tables import markdown_table
 from .train import Trainer, set_seed
 
 # The paper's layer names for the modules of LeNet5Modern whose outputs they correspond to
@@ -202,22 +203,6 @@ def receptive_field_sizes(layers) -> list[int]:
         jump *= stride
         sizes.append(r)
     return sizes
-
-
-def markdown_table(rows: dict[str, dict], index_name: str = "") -> str:
-    """A Markdown table with one row per key of ``rows`` ({row name: {column: value}}); floats get 4
-    significant digits. Show it in a notebook with ``IPython.display.Markdown``."""
-    if not rows:
-        raise ValueError("rows is empty: give at least one {row name: {column: value}} entry")
-    columns = list(dict.fromkeys(col for row in rows.values() for col in row))
-
-    def fmt(v):
-        return f"{v:,.4g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
-
-    lines = ["| " + " | ".join([index_name, *columns]) + " |", "|" + " --- |" * (len(columns) + 1)]
-    lines += ["| " + " | ".join([str(name), *(fmt(row.get(c, "")) for c in columns)]) + " |"
-              for name, row in rows.items()]
-    return "\n".join(lines)
 
 
 __all__ = ["markdown_table", "MODERN_LAYERS", "MLP", "mlp_parameters", "pixel_permutation", "permute_pixels", "fit_tensors",

@@ -11,6 +11,7 @@ from torch.nn import functional as F
 
 from .models import build_model
 from .train import train_model
+from .viz import plot_histories
 
 NORMALIZATIONS = (None, "unit", "standard", "paper")  # the names prepare() accepts
 
@@ -119,16 +120,4 @@ def plot_normalization_curves(histories: dict):
     """Test accuracy and training loss per epoch, one line per input scaling (output of compare_normalizations)."""
     if not histories:
         raise ValueError("histories is empty: pass the dict that compare_normalizations returns")
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.3))
-    for name, hist in histories.items():
-        epochs = [row["epoch"] for row in hist]
-        ax_loss.plot(epochs, [row["train_loss"] for row in hist], "o-", label=name)
-        ax_acc.plot(epochs, [100 * row["test_acc"] for row in hist], "o-", label=name)
-    ax_loss.set(xlabel="epoch", ylabel="training loss", title="training loss", yscale="log")
-    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy")
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.legend(title="input scaling", fontsize=8)
-        ax.set_xticks(epochs)
-    fig.tight_layout()
-    return fig
+    return plot_histories(histories, legend_title="input scaling")

@@ -10,6 +10,7 @@ from torch.nn import functional as F
 from .data import prepare
 from .layers import Subsampling
 from .shapes import count_parameters
+from .tables import markdown_table
 from .train import set_seed, train_model
 from .viz import capture_activations, image_grid
 
@@ -165,18 +166,6 @@ def variants_table(trainers: dict) -> list[dict]:
                      "seconds_per_epoch": sum(r["seconds"] for r in history) / len(history),
                      "samples_per_s": sum(r["samples_per_s"] for r in history) / len(history)})
     return rows
-
-
-def markdown_table(rows: list[dict], formats: dict | None = None) -> str:
-    """A list of dicts with the same keys as a Markdown table; ``formats`` maps a key to a format spec."""
-    if not rows:
-        raise ValueError("rows is empty: nothing to tabulate")
-    formats = formats or {}
-    keys = list(rows[0])
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    for row in rows:
-        lines.append("| " + " | ".join(format(row[k], formats.get(k, "")) for k in keys) + " |")
-    return "\n".join(lines)
 
 
 def plot_invariance(results: dict, layer: str = "s4"):

@@ -29,6 +29,7 @@ from .data import TensorLoader, load_mnist, prepare
 from .models import build_model
 from .shapes import count_parameters
 from .train import Trainer, load_checkpoint, save_checkpoint, train_model
+from .viz import plot_histories  # noqa: F401  (chapter 8 calls it as variants.plot_histories)
 
 VARIANTS = {
     "paper": {"model": "LeNet5Paper", "epochs": 10, "lr": 1e-3, "batch_size": 64, "normalize": "standard",
@@ -129,28 +130,6 @@ def measure_speed(name: str, samples: int = 10_000, seed: int = 0) -> dict:
     return {"samples": samples, "samples_per_s": round(row["samples_per_s"]),
             "seconds_per_60k_epoch": round(60_000 / row["samples_per_s"], 1), "load_average_1min": round(load, 2),
             "torch_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d %H:%M")}
-
-
-def plot_histories(histories: dict[str, list[dict]], title: str | None = None):
-    """Training loss (left) and test accuracy (right) per epoch, one line per variant. 2 axes."""
-    if not histories or any(not h for h in histories.values()):
-        raise ValueError("give at least one variant with a non-empty history, e.g. {'paper': ckpt['history']}")
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
-    for name, hist in histories.items():
-        epochs = [r["epoch"] for r in hist]
-        ax_loss.plot(epochs, [r["train_loss"] for r in hist], "o-", label=name)
-        ax_acc.plot(epochs, [100 * r["test_acc"] for r in hist], "o-", label=name)
-    ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log", title="training loss")
-    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy (10,000 images)")
-    low = min(100 * r["test_acc"] for h in histories.values() for r in h)
-    ax_acc.set_ylim(max(low - 0.5, 90 if low > 90.5 else low - 0.5), 100)
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
 
 
 @torch.no_grad()

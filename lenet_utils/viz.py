@@ -131,6 +131,30 @@ def plot_history(history: list[dict], title: str | None = None):
     return fig
 
 
+def plot_histories(histories: dict[str, list[dict]], title: str | None = None, legend_title: str | None = None):
+    """Training loss (left, log scale) and test accuracy (right) per epoch, one line per named history."""
+    if not histories or any(not h for h in histories.values()):
+        raise ValueError("give at least one non-empty history, e.g. {'paper': trainer.history}")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for name, hist in histories.items():
+        epochs = [r["epoch"] for r in hist]
+        ax_loss.plot(epochs, [r["train_loss"] for r in hist], "o-", label=name)
+        ax_acc.plot(epochs, [100 * r["test_acc"] for r in hist], "o-", label=name)
+    ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log", title="training loss")
+    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy")
+    low = min(100 * r["test_acc"] for h in histories.values() for r in h)
+    ax_acc.set_ylim(max(low - 0.5, 90 if low > 90.5 else low - 0.5), 100)
+    longest = max(histories.values(), key=len)
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend(title=legend_title, fontsize=8)
+        ax.set_xticks([r["epoch"] for r in longest])
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def plot_confusion(y_true, y_pred, labels=None, title: str | None = None):
     """Confusion matrix (scikit-learn) with counts in the cells."""
     from sklearn.metrics import ConfusionMatrixDisplay

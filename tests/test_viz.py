@@ -47,3 +47,12 @@ def test_history_confusion_misclassified():
     images = torch.zeros(4, 28, 28)
     assert len(viz.plot_misclassified(images, [0, 1, 1, 2], [0, 1, 2, 2]).axes) == 10
     assert "no misclassified" in viz.plot_misclassified(images, [1], [1]).axes[0].texts[0].get_text()
+
+
+def test_plot_histories_one_line_per_run():
+    hist = [{"epoch": 1, "train_loss": 0.5, "test_acc": 0.95}, {"epoch": 2, "train_loss": 0.2, "test_acc": 0.97}]
+    fig = viz.plot_histories({"a": hist, "b": hist[:1]}, legend_title="runs")
+    assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 2
+    assert fig.axes[0].get_legend().get_title().get_text() == "runs"
+    with pytest.raises(ValueError, match="non-empty history"):
+        viz.plot_histories({"a": []})
