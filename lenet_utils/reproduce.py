@@ -6,7 +6,8 @@ sdlm``) or Adam with a one-cycle schedule (``--optimizer adam``), and writes for
 (test error per pass, final test error, seed, minutes, machine, torch version, optimizer settings)
 and the final checkpoint into ``--out`` (default ``results/reproduction/``):
 
-    {optimizer}_{run}.json   {optimizer}_{run}.pt
+    {optimizer}_{run}.json   {optimizer}_{run}.pt     (seed 0)
+    {optimizer}_{run}_seed{N}.json   ...              (any other seed, so runs never overwrite each other)
 
 ``--short`` is a quick check of the pipeline (1 pass over a 2,000-image subset).
 ``--compare-batch N`` measures the mini-batch SDLM against one-sample SDLM on N images instead.
@@ -141,15 +142,16 @@ def _record(run, optimizer, seed, epochs, xtr, xte, history, start, device, sett
     return record
 
 
-def run_name(optimizer: str, run: str, eta_scale: float = 1.0) -> str:
-    """File stem of a run: "sdlm_plain", "adam_distorted", "sdlm-eta0.02_plain" ..."""
+def run_name(optimizer: str, run: str, eta_scale: float = 1.0, seed: int = 0) -> str:
+    """File stem of a run: "sdlm_plain", "adam_distorted", "sdlm-eta0.02_plain", "adam_plain_seed3" ..."""
     tag = optimizer if eta_scale == 1.0 else f"{optimizer}-eta{eta_scale:g}"
-    return f"{tag}_{run}"
+    return f"{tag}_{run}" + (f"_seed{seed}" if seed else "")
 
 
 def write_run(out: Path, model, history, record) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    stem = run_name(record["optimizer"], record["run"], record["optimizer_settings"].get("eta_scale", 1.0))
+    stem = run_name(record["optimizer"], record["run"], record["optimizer_settings"].get("eta_scale", 1.0),
+                    record["seed"])
     save_checkpoint(model, out / f"{stem}.pt", history=history,
                     extra={k: record[k] for k in ("run", "optimizer", "seed", "final_test_error")})
     path = out / f"{stem}.json"

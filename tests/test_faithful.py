@@ -147,3 +147,12 @@ def test_reproduce_short_writes_valid_json(tmp_path):
     assert 0 <= record["final_test_error"] <= 100 and record["seed"] == 0
     assert record["machine"]["device"] == "cpu" and record["torch"] == torch.__version__
     assert (tmp_path / "adam_plain.pt").is_file()
+
+
+def test_run_names_keep_seeds_apart():
+    from lenet_utils.reproduce import run_name
+
+    assert run_name("adam", "plain") == "adam_plain"
+    assert run_name("sdlm", "distorted", eta_scale=0.02) == "sdlm-eta0.02_distorted"
+    assert run_name("adam", "plain", seed=3) == "adam_plain_seed3"
+    assert len({run_name("adam", "plain", seed=s) for s in range(4)}) == 4
