@@ -7,13 +7,20 @@
 3. Seconds of training until LeNet5Modern first reaches 99% test accuracy.
 With ``--accuracy`` it also trains LeNet5Modern for 5 epochs and LeNet5Paper as the first source
 document does (Adam, lr 1e-3, 10 epochs) and reports their test accuracy.
+With ``--overhead`` it only measures the Trainer's own cost instead: for every model, one pass over
+``--samples`` training images with the model's recipe, timed three ways, alternating in one process
+(median of ``--repeats`` runs each, after a warm-up round): a bare forward-loss-backward-step loop over
+contiguous slices of pre-shuffled in-memory tensors, the same bare loop over a shuffling ``TensorLoader``,
+and ``Trainer.train_epoch`` (progress bar, metrics, history) over that same loader.
 The last line printed is one JSON object with every figure.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import statistics
 import time
 
 import torch
@@ -21,9 +28,20 @@ import torchvision
 from torch import nn
 from torchvision import transforms
 
-from .data import MNIST_MEAN, MNIST_STD, data_root, load_mnist, mnist_loaders
-from .models import LeNet5Modern, LeNet5Paper
+from .data import MNIST_MEAN, MNIST_STD, TensorLoader, data_root, load_mnist, mnist_loaders, prepare
+from .faithful import LeNet5Faithful, MAPLoss
+from .models import LeNet5Modern, LeNet5Paper, build_model
+from .reproduce import DEFAULTS as FAITHFUL_DEFAULTS
 from .train import Trainer, set_seed
+from .variants import VARIANTS
+
+# Each model with its recipe: input scaling, batch size, Adam's learning rate, loss.
+OVERHEAD_RECIPES = {
+    **{spec["model"]: {"normalize": spec["normalize"], "pad": False, "batch_size": spec["batch_size"],
+                       "lr": spec["lr"], "loss": None} for spec in VARIANTS.values()},
+    "LeNet5Faithful": {"normalize": "paper", "pad": True, "batch_size": FAITHFUL_DEFAULTS["adam"]["batch_size"],
+                       "lr": FAITHFUL_DEFAULTS["adam"]["max_lr"], "loss": MAPLoss},
+}
 
 
 def conventional_loaders(batch_size: int, root=None, subset=None):
@@ -79,6 +97,62 @@ def accuracy_runs(seed: int) -> dict:
             "paper_seconds_per_epoch": sum(row["seconds"] for row in paper) / len(paper)}
 
 
+def _bare_epoch(model, optimizer, loss_fn, batches) -> None:
+    model.train()
+    for x, y in batches:
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+
+def trainer_overhead(names=None, samples: int = 10_000, repeats: int = 5, seed: int = 0) -> dict:
+    """samples/s of a bare training loop (over slices, over a TensorLoader) and of ``Trainer.train_epoch``
+    for each model, alternating, median of ``repeats`` runs each after one warm-up round."""
+    names = list(OVERHEAD_RECIPES) if names is None else list(names)
+    images, labels = load_mnist(train=True)
+    out = {}
+    for name in names:
+        spec = OVERHEAD_RECIPES[name]
+        x = prepare(images[:samples], spec["normalize"], pad=spec["pad"])
+        y = labels[:samples]
+        loader = TensorLoader(x, y, spec["batch_size"], shuffle=True, seed=seed)
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+        xs, ys = x[order].contiguous(), y[order].contiguous()
+        b = spec["batch_size"]
+        slices = [(xs[i:i + b], ys[i:i + b]) for i in range(0, len(xs), b)]
+        speeds = {"bare_slices": [], "bare_loader": [], "trainer": []}
+        load_before = os.getloadavg()[0]
+        for round_ in range(repeats + 1):
+            modes = list(speeds) if round_ % 2 == 0 else list(speeds)[::-1]
+            for mode in modes:
+                set_seed(seed)
+                model = LeNet5Faithful() if name == "LeNet5Faithful" else build_model(name)
+                opt = torch.optim.Adam(model.parameters(), lr=spec["lr"])
+                loss_fn = spec["loss"]() if spec["loss"] else nn.CrossEntropyLoss()
+                start = time.perf_counter()
+                if mode == "trainer":
+                    Trainer(model, opt, loss_fn, device="cpu").train_epoch(loader, progress=True)
+                else:
+                    _bare_epoch(model, opt, loss_fn, slices if mode == "bare_slices" else loader)
+                seconds = time.perf_counter() - start
+                if round_ > 0:
+                    speeds[mode].append(len(x) / seconds)
+        med = {mode: statistics.median(v) for mode, v in speeds.items()}
+        out[name] = {**{f"{mode}_samples_per_s": round(v) for mode, v in med.items()},
+                     "trainer_overhead_percent": round(100 * (med["bare_loader"] / med["trainer"] - 1), 1),
+                     "loader_overhead_percent": round(100 * (med["bare_slices"] / med["bare_loader"] - 1), 1),
+                     "batch_size": spec["batch_size"], "samples": len(x), "repeats": repeats,
+                     "runs_samples_per_s": {mode: [round(v) for v in vs] for mode, vs in speeds.items()},
+                     "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+        row = out[name]
+        print(f"{name:15s} batch {spec['batch_size']:3d}: bare loop {row['bare_slices_samples_per_s']:6,} (slices) "
+              f"{row['bare_loader_samples_per_s']:6,} (TensorLoader), Trainer {row['trainer_samples_per_s']:6,} "
+              f"samples/s: Trainer overhead {row['trainer_overhead_percent']:+.1f}% "
+              f"(load {row['load_average_1min'][0]:.2f} -> {row['load_average_1min'][1]:.2f})", flush=True)
+    return out
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -88,7 +162,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--target", type=float, default=0.99, help="test accuracy to reach (default 0.99)")
     parser.add_argument("--subset", type=int, default=None, help="train on the first N images only (smoke test)")
     parser.add_argument("--accuracy", action="store_true", help="also run the 5- and 10-epoch accuracy checks")
+    parser.add_argument("--overhead", action="store_true",
+                        help="only compare a bare training loop with the Trainer, for every model")
+    parser.add_argument("--models", nargs="+", default=None, choices=list(OVERHEAD_RECIPES),
+                        help="with --overhead: the models to measure (default all)")
+    parser.add_argument("--samples", type=int, default=10_000, help="with --overhead: images per timed pass")
+    parser.add_argument("--repeats", type=int, default=5, help="with --overhead: timed runs per way (median)")
     args = parser.parse_args(argv)
+    if args.overhead:
+        result = {"overhead": trainer_overhead(args.models, args.samples, args.repeats, args.seed),
+                  "torch": torch.__version__, "threads": torch.get_num_threads(),
+                  "machine": platform.processor() or platform.machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
+        print(json.dumps(result))
+        return result
 
     load_mnist(True), load_mnist(False)  # read and check the files once, outside the timings
     conventional_train, _ = conventional_loaders(args.batch_size, subset=args.subset)
