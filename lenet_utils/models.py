@@ -4,8 +4,10 @@
 - ``LeNet5Paper``: the first source document's paper-style LeNet-5: 32x32 input, scaled tanh,
   trainable subsampling, C5 as a 5x5 convolution, linear 10-way output.
 - ``LeNet5Modern``: ReLU and max-pool, 28x28 padded by the first convolution.
+- ``LeNet5Faithful``: LeNet-5 as the 1998 paper describes it: sparse C3 (Table I), Euclidean RBF output
+  with fixed bitmap centres, the paper's initialisation, trained with ``MAPLoss``.
 
-The paper-faithful model (sparse C3, RBF output) lives in ``lenet_utils.faithful``.
+``MODELS`` holds all four by class name; ``build_model(name)`` builds one.
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .data import MNIST_MEAN, MNIST_STD
-from .layers import ScaledTanh, Subsampling
+from .data import MNIST_MEAN, MNIST_STD, PAPER_BACKGROUND
+from .layers import EuclideanRBF, ScaledTanh, SparseConv2d, Subsampling
 
 STANDARD_BACKGROUND = -MNIST_MEAN / MNIST_STD  # a blank pixel after standardisation
 
@@ -113,7 +115,197 @@ class LeNet5Modern(nn.Module):
         return self.classifier(self.features(x.contiguous(memory_format=torch.channels_last)))
 
 
-MODELS = {cls.__name__: cls for cls in (LeNet5Classic, LeNet5Paper, LeNet5Modern)}
+
+# Table I of the paper: the S2 maps that feed each of the 16 C3 maps.
+C3_TABLE: tuple[tuple[int, ...], ...] = (
+    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (4, 5, 0), (5, 0, 1),                    # 3 contiguous
+    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, 0), (4, 5, 0, 1), (5, 0, 1, 2),  # 4 contiguous
+    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),                                            # 4 non-contiguous
+    (0, 1, 2, 3, 4, 5),                                                                  # all six
+)
+
+# The RBF centres: our own stylised 7-wide x 12-tall bitmaps ('#' = +1, '.' = -1), in the spirit of
+# the paper's Fig. 3 (which shows them only as a picture). Row-major: F6 unit j sits at row j // 7,
+# column j % 7.
+RBF_BITMAPS: dict[int, tuple[str, ...]] = {
+    0: (".......", "..###..", ".##.##.", "##...##", "##...##", "##...##",
+        "##...##", "##...##", ".##.##.", "..###..", ".......", "......."),
+    1: (".......", "...##..", "..###..", ".####..", "...##..", "...##..",
+        "...##..", "...##..", "...##..", ".######", ".......", "......."),
+    2: (".......", ".#####.", "##...##", ".....##", "....##.", "...##..",
+        "..##...", ".##....", "##.....", "#######", ".......", "......."),
+    3: (".......", "#######", ".....##", "....##.", "...##..", "..####.",
+        ".....##", ".....##", "##...##", ".#####.", ".......", "......."),
+    4: (".......", "....##.", "...###.", "..####.", ".##.##.", "##..##.",
+        "#######", "....##.", "....##.", "....##.", ".......", "......."),
+    5: (".......", "#######", "##.....", "##.....", "######.", ".....##",
+        ".....##", ".....##", "##...##", ".#####.", ".......", "......."),
+    6: (".......", "...###.", "..##...", ".##....", "##.....", "######.",
+        "##...##", "##...##", "##...##", ".#####.", ".......", "......."),
+    7: (".......", "#######", ".....##", "....##.", "....##.", "...##..",
+        "...##..", "..##...", "..##...", "..##...", ".......", "......."),
+    8: (".......", ".#####.", "##...##", "##...##", ".#####.", "##...##",
+        "##...##", "##...##", "##...##", ".#####.", ".......", "......."),
+    9: (".......", ".#####.", "##...##", "##...##", "##...##", ".######",
+        ".....##", "....##.", "...##..", ".###...", ".......", "......."),
+}
+BITMAP_HEIGHT, BITMAP_WIDTH = 12, 7
+
+
+def rbf_centres() -> torch.Tensor:
+    """The 10 fixed RBF centres as a float tensor [10, 84] of +1/-1 (row i = digit i's bitmap)."""
+    rows = []
+    for digit in range(10):
+        art = RBF_BITMAPS[digit]
+        if len(art) != BITMAP_HEIGHT or any(len(r) != BITMAP_WIDTH for r in art):
+            raise ValueError(f"bitmap of {digit} is not {BITMAP_WIDTH} wide x {BITMAP_HEIGHT} tall")
+        rows.append([1.0 if ch == "#" else -1.0 for r in art for ch in r])
+    return torch.tensor(rows)
+
+
+def connection_table() -> torch.Tensor:
+    """Table I as a bool tensor [16, 6]: entry (k, m) is True when S2 map m feeds C3 map k."""
+    table = torch.zeros(16, 6, dtype=torch.bool)
+    for k, maps in enumerate(C3_TABLE):
+        table[k, list(maps)] = True
+    return table
+
+
+class LeNet5Faithful(nn.Module):
+    """LeNet-5 as the 1998 paper describes it (LeCun, Bottou, Bengio, Haffner, Proc. IEEE 86(11), Sec. II.B).
+
+    Every layer is an attribute named after the paper:
+
+    * input: [N, 1, 32, 32] (or [N, 1, 28, 28], padded with the background value -0.1 to 32x32), scaled as
+      the paper does (background -0.1, ink 1.175): ``prepare(images, normalize="paper", pad=True)``;
+    * c1: 6 maps of 28x28, 5x5 kernels;
+    * s2: 6 maps of 14x14, trainable subsampling (2x2 average x coefficient + bias);
+    * c3: 16 maps of 10x10, 5x5 kernels over the S2 maps of Table I only (60 map-to-map links);
+    * s4: 16 maps of 5x5, trainable subsampling;
+    * c5: 120 maps of 1x1, 5x5 kernels over all 16 S4 maps;
+    * f6: 84 units, fully connected;
+    * output: 10 Euclidean RBF units with FIXED +1/-1 centres drawn as 7x12 digit bitmaps.
+
+    Each of c1 ... f6 is followed by the squashing function f(a) = 1.7159 tanh(2a/3). forward(x) returns
+    scores [N, 10] = -(RBF penalties), so that ``scores.argmax(1)`` is the RBF unit whose centre is nearest
+    the F6 output, as the ``Trainer`` expects; train it with ``MAPLoss``. ``features(x)`` gives every
+    layer's output.
+    """
+
+    def __init__(self, init: bool = True):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 6, 5)                # [N, 1, 32, 32] -> [N, 6, 28, 28]
+        self.s2 = Subsampling(6)                    # -> [N, 6, 14, 14]
+        self.c3 = SparseConv2d(C3_TABLE, 6, 5)      # -> [N, 16, 10, 10]
+        self.s4 = Subsampling(16)                   # -> [N, 16, 5, 5]
+        self.c5 = nn.Conv2d(16, 120, 5)             # -> [N, 120, 1, 1]
+        self.f6 = nn.Linear(120, 84)                # -> [N, 84]
+        self.output = EuclideanRBF(rbf_centres())   # -> [N, 10] penalties
+        self.squash = ScaledTanh()
+        if init:
+            paper_init_(self)
+
+    @staticmethod
+    def _check_input(x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4 and x.shape[1:] == (1, 32, 32):
+            return x
+        if x.dim() == 4 and x.shape[1:] == (1, 28, 28):
+            return F.pad(x, (2, 2, 2, 2), value=PAPER_BACKGROUND)
+        raise ValueError(
+            f"LeNet5Faithful expects input of shape [N, 1, 32, 32] (or [N, 1, 28, 28], padded with the "
+            f"background {PAPER_BACKGROUND}), scaled with prepare(images, normalize='paper', pad=True); "
+            f"got {tuple(x.shape)}"
+        )
+
+    def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every layer's output after its squashing: input, C1, S2, C3, S4, C5 [N,120], F6 [N,84],
+        and the RBF penalties y [N,10]."""
+        x = self._check_input(x)
+        out = {"input": x}
+        out["C1"] = h = self.squash(self.c1(x))
+        out["S2"] = h = self.squash(self.s2(h))
+        out["C3"] = h = self.squash(self.c3(h))
+        out["S4"] = h = self.squash(self.s4(h))
+        out["C5"] = h = self.squash(self.c5(h)).flatten(1)
+        out["F6"] = h = self.squash(self.f6(h))
+        out["penalties"] = self.output(h)
+        return out
+
+    def f6_output(self, x: torch.Tensor) -> torch.Tensor:
+        """The 84 F6 outputs [N, 84] (compare them with the RBF bitmaps)."""
+        x = self._check_input(x)
+        h = self.squash(self.s2(self.squash(self.c1(x))))
+        h = self.squash(self.s4(self.squash(self.c3(h))))
+        return self.squash(self.f6(self.squash(self.c5(h)).flatten(1)))
+
+    def rbf_penalties(self, x: torch.Tensor) -> torch.Tensor:
+        """y [N, 10]: squared Euclidean distance of the F6 output to each digit's bitmap."""
+        return self.output(self.f6_output(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -self.rbf_penalties(x)
+
+
+class MAPLoss(nn.Module):
+    """The paper's MAP criterion on scores s = -y (y the RBF penalties):
+
+        E = mean_n [ y_correct + log( exp(-j) + sum_i exp(-y_i) ) ]
+
+    i.e. cross-entropy over the 10 scores plus an 11th "rubbish" class with constant score -j.
+    The paper does not give j; the default j = 0.1 is this book's choice (the reproduction chapter
+    shows what j does).
+    """
+
+    def __init__(self, j: float = 0.1, reduction: str = "mean"):
+        super().__init__()
+        if j <= 0:
+            raise ValueError(f"j must be positive, got {j}")
+        self.j, self.reduction = float(j), reduction
+
+    def forward(self, scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        rubbish = scores.new_full((scores.shape[0], 1), -self.j)
+        return F.cross_entropy(torch.cat([scores, rubbish], 1), target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"j={self.j}"
+
+
+def fan_in(model: LeNet5Faithful) -> dict[str, float | torch.Tensor]:
+    """F, the number of inputs of one unit, per trainable tensor (for C3: per table link).
+
+    Subsampling units sum 4 inputs that share one coefficient, so F = 4 there: our layer averages,
+    so its coefficient is 4 x the paper's coefficient on the sum.
+    """
+    k2 = model.c3.kernel_size ** 2
+    return {
+        "c1.weight": 25.0, "c1.bias": 25.0,
+        "s2.weight": 4.0, "s2.bias": 4.0,
+        "c3.weight": (model.c3.link_fan_in.float() * k2).view(-1, 1, 1),
+        "c3.bias": torch.tensor([len(m) * k2 for m in model.c3.table], dtype=torch.float32),
+        "s4.weight": 4.0, "s4.bias": 4.0,
+        "c5.weight": 16.0 * 25, "c5.bias": 16.0 * 25,
+        "f6.weight": 120.0, "f6.bias": 120.0,
+    }
+
+
+@torch.no_grad()
+def paper_init_(model: LeNet5Faithful, generator: torch.Generator | None = None) -> LeNet5Faithful:
+    """Every weight and bias uniform in [-2.4/F, 2.4/F], F the fan-in of the unit it feeds.
+
+    For the (averaging) subsampling coefficient the bound applies to the paper's coefficient on the
+    *sum* of the 4 inputs, so our coefficient on the average is drawn in [-2.4, 2.4] (= 4 x 2.4/4).
+    """
+    fans = fan_in(model)
+    for name, p in model.named_parameters():
+        bound = 2.4 / fans[name]
+        if name in ("s2.weight", "s4.weight"):
+            bound = bound * 4.0  # average = sum / 4
+        u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
+        p.copy_((2 * u - 1) * bound)
+    return model
+
+
+MODELS = {cls.__name__: cls for cls in (LeNet5Classic, LeNet5Paper, LeNet5Modern, LeNet5Faithful)}
 
 
 def build_model(name: str, **kwargs) -> nn.Module:

@@ -1,4 +1,4 @@
-"""Output-size formulas for convolution and pooling, and a layer-by-layer shape table."""
+"""Output-size formulas for convolution and pooling, receptive fields, and layer-by-layer shape tables."""
 from __future__ import annotations
 
 
@@ -74,6 +74,20 @@ def pool_output_size(n: int, kernel: int, stride: int | None = None, padding: in
     return size
 
 
+def receptive_field_sizes(layers) -> list[int]:
+    """Receptive field of one unit after each layer, for a stack of (kernel, stride) pairs:
+    r_l = r_{l-1} + (k_l - 1) * j_{l-1}, with j_l = j_{l-1} * s_l the layer's step in input pixels (r_0 = j_0 = 1)."""
+    sizes, r, jump = [], 1, 1
+    for item in layers:
+        if len(item) != 2 or any(not isinstance(v, int) or v < 1 for v in item):
+            raise ValueError(f"each layer must be a (kernel, stride) pair of positive integers, got {item!r}")
+        kernel, stride = item
+        r += (kernel - 1) * jump
+        jump *= stride
+        sizes.append(r)
+    return sizes
+
+
 def layer_table(model: nn.Module, input_size=(1, 1, 28, 28), depth: int = 1) -> list[dict]:
     """One row per layer: name, type, output shape and trainable parameter count (via torchinfo).
 
@@ -119,5 +133,5 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["conv_output_size", "conv_output_size_total_padding", "pool_output_size", "layer_table",
-           "trace_shapes", "count_parameters"]
+__all__ = ["conv_output_size", "conv_output_size_total_padding", "pool_output_size", "receptive_field_sizes",
+           "layer_table", "trace_shapes", "count_parameters"]

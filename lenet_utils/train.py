@@ -13,6 +13,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 CHECKPOINT_FORMAT = 1
+# The repository's committed results (checkpoints and JSON), next to the lenet_utils package.
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 
 
 def set_seed(seed: int = 0) -> None:

@@ -8,7 +8,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from lenet_utils import ScaledTanh, TensorLoader  # noqa: E402
-from lenet_utils import activations as act  # noqa: E402
+from lenet_utils.chapters import activations as act  # noqa: E402
 
 X = torch.linspace(-6, 6, 241, dtype=torch.float64)
 
@@ -101,11 +101,10 @@ def test_figures():
 
 
 def test_widgets_build():
-    from lenet_utils.widgets_activations import activation_widget, grad_norm_widget
 
-    assert activation_widget().children[0].description == "activation"
+    assert act.activation_widget().children[0].description == "activation"
     runs = {"a": {"layers": ["l1"], "step": [0], "grad_norm": {"l1": [0.1]}, "test_acc": [0.1]}}
-    assert grad_norm_widget(runs).children[0].options == ("a",)
+    assert act.grad_norm_widget(runs).children[0].options == ("a",)
     with pytest.raises(ValueError, match="records is empty"):
-        grad_norm_widget({})
+        act.grad_norm_widget({})
     plt.close("all")

@@ -1,6 +1,6 @@
 import json
 
-from lenet_utils import bench
+from lenet_utils.cli import bench
 
 
 def test_bench_smoke_run_prints_json(data_root, capsys):

@@ -1,18 +1,9 @@
-"""The paper-faithful LeNet-5: shapes, the paper's counts, C3's sparsity, RBF output, MAP loss, init."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
+"""The paper-faithful LeNet-5 (lenet_utils.models.LeNet5Faithful): shapes, C3's sparsity, RBF output,
+MAP loss, init."""
 import pytest
 import torch
 
-from lenet_utils.faithful import (
-    C3_TABLE, PAPER_COUNTS, LeNet5Faithful, MAPLoss, connection_counts, connection_table, fan_in, rbf_centres,
-)
-
-ROOT = Path(__file__).resolve().parents[1]
+from lenet_utils.models import C3_TABLE, LeNet5Faithful, MAPLoss, connection_table, fan_in, rbf_centres
 
 
 @pytest.fixture
@@ -42,14 +33,6 @@ def test_28x28_input_is_padded_with_background(model):
 def test_bad_input_shape_raises_with_expected_shape(model, shape):
     with pytest.raises(ValueError, match=r"\[N, 1, 32, 32\]"):
         model(torch.zeros(shape))
-
-
-def test_counts_equal_the_papers_table(model):
-    rows = connection_counts(model)
-    assert [r["layer"] for r in rows] == list(PAPER_COUNTS)
-    for r in rows:
-        assert (r["params"], r["connections"]) == PAPER_COUNTS[r["layer"]], r
-    assert sum(p.numel() for p in model.parameters()) == 60_000
 
 
 def test_c3_table_has_60_links():
@@ -135,24 +118,3 @@ def test_init_within_paper_bounds():
         assert value.abs().max() > 0.5 * bound.min(), name  # actually spread over the range
     # C3 fan-in counts only the table's links: 3, 4 or 6 maps x 25
     assert sorted(set(fans["c3.bias"].tolist())) == [75.0, 100.0, 150.0]
-
-
-def test_reproduce_short_writes_valid_json(tmp_path):
-    env = dict(os.environ, LENET_DATA=os.environ.get("LENET_DATA", "/work/shared/data"))
-    cmd = [sys.executable, "-m", "lenet_utils.reproduce", "--short", "--optimizer", "adam", "--run", "plain",
-           "--subset", "1000", "--test-subset", "500", "--device", "cpu", "--no-progress", "--out", str(tmp_path)]
-    subprocess.run(cmd, check=True, cwd=ROOT, env=env, timeout=120)
-    record = json.loads((tmp_path / "adam_plain.json").read_text())
-    assert record["epochs"] == 1 and len(record["test_error_per_pass"]) == 1
-    assert 0 <= record["final_test_error"] <= 100 and record["seed"] == 0
-    assert record["machine"]["device"] == "cpu" and record["torch"] == torch.__version__
-    assert (tmp_path / "adam_plain.pt").is_file()
-
-
-def test_run_names_keep_seeds_apart():
-    from lenet_utils.reproduce import run_name
-
-    assert run_name("adam", "plain") == "adam_plain"
-    assert run_name("sdlm", "distorted", eta_scale=0.02) == "sdlm-eta0.02_distorted"
-    assert run_name("adam", "plain", seed=3) == "adam_plain_seed3"
-    assert len({run_name("adam", "plain", seed=s) for s in range(4)}) == 4

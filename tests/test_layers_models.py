@@ -64,6 +64,6 @@ def test_wrong_input_shape_names_the_expected_shape(cls, bad, expected):
 
 def test_build_model():
     assert isinstance(build_model("LeNet5Modern"), LeNet5Modern)
-    assert set(MODELS) == {"LeNet5Classic", "LeNet5Paper", "LeNet5Modern"}
+    assert set(MODELS) == {"LeNet5Classic", "LeNet5Paper", "LeNet5Modern", "LeNet5Faithful"}
     with pytest.raises(ValueError, match="unknown model 'AlexNet'"):
         build_model("AlexNet")

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from lenet_utils.distortions import PaperDistortion
-from lenet_utils.faithful import LeNet5Faithful, MAPLoss
+from lenet_utils.models import LeNet5Faithful, MAPLoss
 from lenet_utils.sdlm import (
     SDLM, gauss_newton_diagonal, map_rbf_hessian, map_rbf_hessian_diag, paper_diagonal_hessian, paper_eta,
 )

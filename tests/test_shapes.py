@@ -6,7 +6,7 @@ from torch import nn
 
 from lenet_utils.models import LeNet5Classic, LeNet5Modern, LeNet5Paper
 from lenet_utils.shapes import (conv_output_size, conv_output_size_total_padding, count_parameters, layer_table,
-                                pool_output_size, trace_shapes)
+                                pool_output_size, receptive_field_sizes, trace_shapes)
 
 
 def test_lenet_sizes():
@@ -89,3 +89,13 @@ def test_ceil_mode_keeps_a_window_longer_than_the_input(n, k, s, p):
     assert pool_output_size(n, k, s, p, ceil_mode=True) == out == 1
     with pytest.raises(ValueError, match="does not fit"):
         pool_output_size(n, k, s, p, ceil_mode=False)
+
+
+def test_receptive_field_sizes():
+    # LeNet-5's C1, S2, C3, S4, C5: one C5 unit sees the whole 32x32 input
+    assert receptive_field_sizes([(5, 1), (2, 2), (5, 1), (2, 2), (5, 1)]) == [5, 6, 14, 16, 32]
+    assert receptive_field_sizes([(3, 1), (3, 1)]) == [3, 5]
+    assert receptive_field_sizes([(5, 1)]) == [5] and receptive_field_sizes([]) == []
+    for bad in ([(5, 0)], [(0, 1)], [(5,)], [(2.5, 1)]):
+        with pytest.raises(ValueError, match="\\(kernel, stride\\) pair of positive integers"):
+            receptive_field_sizes(bad)

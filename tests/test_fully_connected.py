@@ -8,7 +8,8 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from lenet_utils import LeNet5Classic, LeNet5Modern, LeNet5Paper  # noqa: E402
-from lenet_utils.fully_connected import parameter_share, plot_class_means, plot_shape_flow, trace_flow  # noqa: E402
+from lenet_utils.chapters.fully_connected import (parameter_share, plot_class_means, plot_shape_flow,  # noqa: E402
+                                                  shape_flow_widget, trace_flow)
 
 
 def test_trace_flow_classic_inserts_the_flatten_of_forward():
@@ -80,7 +81,6 @@ def test_plot_class_means_one_panel_per_entry_and_shape_check():
 
 
 def test_shape_flow_widget_builds():
-    from lenet_utils.widgets_fc import shape_flow_widget
 
     w = shape_flow_widget()
     assert [c.description for c in w.children[:2]] == ["model", "batch size"]

@@ -1,4 +1,4 @@
-"""Tests of lenet_utils.experiments and lenet_utils.widgets_innovations (chapter 7)."""
+"""Tests of lenet_utils.chapters.innovations (chapter 7)."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,10 +9,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from lenet_utils import count_parameters, set_seed  # noqa: E402
-from lenet_utils.experiments import (MLP, MODERN_LAYERS, fit_tensors, frozen_filter_model, handmade_filters,  # noqa: E402
-                                     knn_accuracy, knn_probe, layer_features, markdown_table, mlp_parameters,
-                                     permute_pixels, pixel_permutation, receptive_field_sizes)
-from lenet_utils.widgets_innovations import (layer_probe_widget, plot_layer_probe, plot_permutation,  # noqa: E402
+from lenet_utils.chapters.innovations import (MLP, MODERN_LAYERS, fit_tensors, frozen_filter_model,  # noqa: E402
+                                              handmade_filters, knn_accuracy, knn_probe, layer_features, mlp_parameters,
+                                              permute_pixels, pixel_permutation)
+from lenet_utils.chapters.innovations import (layer_probe_widget, plot_layer_probe, plot_permutation,  # noqa: E402
                                              plot_permutation_accuracy)
 
 
@@ -120,20 +120,6 @@ def test_frozen_filter_model():
         frozen_filter_model(c3="handmade")
     with pytest.raises(ValueError, match="c1 must be one of"):
         frozen_filter_model(c1="sobel")
-
-
-def test_receptive_field_sizes():
-    assert receptive_field_sizes([(5, 1), (2, 2), (5, 1), (2, 2), (5, 1)]) == [5, 6, 14, 16, 32]
-    assert receptive_field_sizes([(3, 1), (3, 1)]) == [3, 5]
-    with pytest.raises(ValueError, match="\\(kernel, stride\\) pair"):
-        receptive_field_sizes([(5, 0)])
-
-
-def test_markdown_table():
-    text = markdown_table({"C1": {"params": 156, "acc": 0.91234}}, "layer")
-    assert text.splitlines() == ["| layer | params | acc |", "| --- | --- | --- |", "| C1 | 156 | 0.9123 |"]
-    with pytest.raises(ValueError, match="rows is empty"):
-        markdown_table({})
 
 
 def test_plot_permutation():

@@ -1,5 +1,5 @@
-"""The input layer of chapter 2: padding 28 -> 32, which pixels the first convolution sees how often,
-and what the choice of pixel scaling does to training.
+"""Chapter 2, the input layer: padding 28 -> 32, which pixels the first convolution sees how often,
+what the choice of pixel scaling does to training, and a browser of the digits.
 """
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import torch
 from matplotlib.patches import Rectangle
 from torch.nn import functional as F
 
-from .models import build_model
-from .train import train_model
-from .viz import plot_histories
+from ..models import build_model
+from ..train import train_model
+from ..viz import plot_histories
+from ..widgets import interactive_figure
 
 NORMALIZATIONS = (None, "unit", "standard", "paper")  # the names prepare() accepts
 
@@ -31,20 +32,6 @@ def window_coverage(n: int = 28, kernel: int = 5, padding: int = 0) -> torch.Ten
                          f"output size n + 2*padding - kernel + 1 = {out}; use a smaller kernel or more padding")
     counts = F.conv_transpose2d(torch.ones(1, 1, out, out), torch.ones(1, 1, kernel, kernel))[0, 0]
     return counts[padding : padding + n, padding : padding + n].round().long()
-
-
-def receptive_field(layers) -> int:
-    """Side of the input region one unit of the last layer sees. ``layers``: [(kernel, stride), ...] from the input.
-
-    r grows by (kernel - 1) times the product of the strides of the layers before it.
-    """
-    r, jump = 1, 1
-    for kernel, stride in layers:
-        if kernel < 1 or stride < 1:
-            raise ValueError(f"kernel and stride must be >= 1, got ({kernel}, {stride})")
-        r += (kernel - 1) * jump
-        jump *= stride
-    return r
 
 
 def plot_coverage(n: int = 28, kernel: int = 5, paddings=(0, 2)):
@@ -121,3 +108,25 @@ def plot_normalization_curves(histories: dict):
     if not histories:
         raise ValueError("histories is empty: pass the dict that compare_normalizations returns")
     return plot_histories(histories, legend_title="input scaling")
+
+
+def digit_browser(images, labels, digit: int = 3, index: int = 0, pad: bool = True):
+    """Widget over ``plot_digit_browser``: a menu for the class, a slider for the index within the class,
+    a checkbox for the padding. images: uint8 [N, 28, 28]; labels: int [N]."""
+    import ipywidgets as widgets
+
+    labels = torch.as_tensor(labels)
+    if len(images) != len(labels):
+        raise ValueError(f"images and labels differ in length: {len(images)} vs {len(labels)}")
+    counts = torch.bincount(labels, minlength=10)
+    index_slider = widgets.IntSlider(index, 0, int(counts[digit]) - 1, description="index")
+    class_menu = widgets.Dropdown(options=list(range(10)), value=digit, description="class")
+
+    def _clip(change):  # each class has its own number of images
+        index_slider.max = int(counts[change["new"]]) - 1
+
+    class_menu.observe(_clip, names="value")
+    return interactive_figure(
+        lambda digit, index, pad: plot_digit_browser(images, labels, digit, min(index, int(counts[digit]) - 1), pad),
+        digit=class_menu, index=index_slider, pad=widgets.Checkbox(pad, description="pad to 32x32"),
+    )

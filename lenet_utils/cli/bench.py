@@ -1,4 +1,4 @@
-"""Benchmark of the data path and training speed (``python -m lenet_utils.bench``).
+"""Benchmark of the data path and training speed (``python -m lenet_utils.cli.bench``).
 
 1. One epoch of LeNet5Modern through the conventional path (torchvision dataset with ToTensor and
    Normalize, read through a DataLoader, as the source documents and d2l do), then one epoch through
@@ -28,12 +28,11 @@ import torchvision
 from torch import nn
 from torchvision import transforms
 
-from .data import MNIST_MEAN, MNIST_STD, TensorLoader, data_root, load_mnist, mnist_loaders, prepare
-from .faithful import LeNet5Faithful, MAPLoss
-from .models import LeNet5Modern, LeNet5Paper, build_model
-from .reproduce import DEFAULTS as FAITHFUL_DEFAULTS
-from .train import Trainer, set_seed
-from .variants import VARIANTS
+from ..chapters.lenet5 import VARIANTS
+from ..chapters.reproduction import DEFAULTS as FAITHFUL_DEFAULTS
+from ..data import MNIST_MEAN, MNIST_STD, TensorLoader, data_root, load_mnist, mnist_loaders, prepare
+from ..models import LeNet5Faithful, LeNet5Modern, LeNet5Paper, MAPLoss, build_model
+from ..train import Trainer, set_seed
 
 # Each model with its recipe: input scaling, batch size, Adam's learning rate, loss.
 OVERHEAD_RECIPES = {

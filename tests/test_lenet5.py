@@ -1,4 +1,5 @@
-"""Tests of lenet_utils.variants: recipes, the training script, checkpoints and the chapter 8 figures."""
+"""Tests of lenet_utils.chapters.lenet5 and its command (lenet_utils.cli.variants): recipes, the training script,
+checkpoints and the chapter 8 figures."""
 import json
 
 import matplotlib
@@ -10,14 +11,15 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from lenet_utils import CheckpointError, LeNet5Modern, load_checkpoint  # noqa: E402
-from lenet_utils import variants  # noqa: E402
+from lenet_utils.chapters import lenet5 as variants  # noqa: E402
+from lenet_utils.cli import variants as variants_cli  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     """The script, for real, on a tiny subset: one epoch of two variants."""
     out = tmp_path_factory.mktemp("variants")
-    summary = variants.main(["--variants", "modern", "classic", "--epochs", "1", "--subset", "512",
+    summary = variants_cli.main(["--variants", "modern", "classic", "--epochs", "1", "--subset", "512",
                              "--out", str(out), "--no-progress"])
     return out, summary
 
@@ -70,7 +72,7 @@ def test_unknown_variant_and_bad_arguments():
     with pytest.raises(ValueError, match="samples must be an integer of at least one batch"):
         variants.measure_speed("paper", samples=10)
     with pytest.raises(SystemExit):
-        variants.main(["--threads", "0"])
+        variants_cli.main(["--threads", "0"])
 
 
 def test_measure_speed():

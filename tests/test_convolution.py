@@ -1,4 +1,4 @@
-"""Tests of the convolution chapter's figures and widgets (lenet_utils.conv_figures, widgets_conv)."""
+"""Tests of the convolution chapter's figures and widgets (lenet_utils.chapters.convolution)."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -6,9 +6,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from lenet_utils.conv_figures import message_figure, plot_conv_geometry, plot_digit_feature_maps  # noqa: E402
+from lenet_utils.chapters.convolution import (conv_shape_widget, feature_map_widget, message_figure,  # noqa: E402
+                                              plot_conv_geometry, plot_digit_feature_maps)
 from lenet_utils.models import LeNet5Modern, LeNet5Paper  # noqa: E402
-from lenet_utils.widgets_conv import conv_shape_widget, feature_map_widget, interactive_figure  # noqa: E402
+from lenet_utils.widgets import interactive_figure  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
-"""Reproduce the 1998 paper's LeNet-5 results: ``python -m lenet_utils.reproduce``.
+"""Chapter 9, reproducing the paper: training the paper-faithful LeNet-5, its figures and its counts.
 
-Trains ``LeNet5Faithful`` with the MAP loss for 20 passes, without and with the paper's affine
+``train_run`` trains ``LeNet5Faithful`` with the MAP loss for 20 passes, without and with the paper's affine
 distortions, using the paper's stochastic diagonal Levenberg-Marquardt schedule (``--optimizer
 sdlm``) or Adam with a one-cycle schedule (``--optimizer adam``), and writes for each run a JSON file
 (test error per pass, final test error, seed, minutes, machine, torch version, optimizer settings)
@@ -9,28 +9,31 @@ and the final checkpoint into ``--out`` (default ``results/reproduction/``):
     {optimizer}_{run}.json   {optimizer}_{run}.pt     (seed 0)
     {optimizer}_{run}_seed{N}.json   ...              (any other seed, so runs never overwrite each other)
 
-``--short`` is a quick check of the pipeline (1 pass over a 2,000-image subset).
-``--compare-batch N`` measures the mini-batch SDLM against one-sample SDLM on N images instead.
+The command ``python -m lenet_utils.cli.reproduce`` runs it. ``compare_batch`` measures mini-batch SDLM
+against one-sample SDLM. ``connection_counts`` counts the model's parameters and connections as the
+paper's table does; the ``plot_*`` functions draw the chapter's figures (Table I, the RBF bitmaps, F6
+against the bitmaps, the test error per pass).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
 import time
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
 import torch
 
-from .data import load_mnist, prepare, TensorLoader
-from .distortions import PaperDistortion
-from .faithful import LeNet5Faithful, MAPLoss
-from .sdlm import SDLM, PAPER_MU, paper_eta
-from .train import Trainer, get_device, save_checkpoint, set_seed
+from ..data import TensorLoader, load_mnist, prepare
+from ..distortions import PaperDistortion
+from ..models import BITMAP_HEIGHT, BITMAP_WIDTH, LeNet5Faithful, MAPLoss, connection_table, rbf_centres
+from ..paper import PAPER_TARGETS
+from ..sdlm import PAPER_MU, SDLM, paper_eta
+from ..train import RESULTS_DIR, Trainer, get_device, save_checkpoint, set_seed
 
-DEFAULT_OUT = Path("results/reproduction")
-PAPER_TARGETS = {"plain": 0.95, "distorted": 0.8}  # test error %, Sec. III.C
+DEFAULT_OUT = RESULTS_DIR / "reproduction"
 DEFAULTS = {
     "sdlm": {"batch_size": 16, "mu": PAPER_MU, "curvature_samples": 500},
     "adam": {"batch_size": 32, "max_lr": 2e-3},
@@ -159,13 +162,6 @@ def write_run(out: Path, model, history, record) -> Path:
     return path
 
 
-def _progress(out, model, history, record) -> None:
-    write_run(out, model, history, record)
-    print(f"  {run_name(record['optimizer'], record['run'], record['optimizer_settings'].get('eta_scale', 1.0))} "
-          f"pass {len(history)}: test error {record['test_error_per_pass'][-1]:.2f}%, "
-          f"train loss {history[-1]['train_loss']:.3f}, {record['minutes']:.1f} min", flush=True)
-
-
 def compare_batch(samples: int = 2000, batch_size: int = 16, seed: int = 0, curvature_samples: int = 500,
                   device="cpu", progress=False, eta_scale: float = 0.02) -> dict:
     """One pass of SDLM over ``samples`` training images with one-sample updates (the paper) and with
@@ -200,50 +196,132 @@ def compare_batch(samples: int = 2000, batch_size: int = 16, seed: int = 0, curv
     return result
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lenet_utils.reproduce", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", choices=["plain", "distorted", "both"], default="both")
-    parser.add_argument("--epochs", type=int, default=20, help="passes over the training set (paper: 20)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--optimizer", choices=sorted(DEFAULTS), default="sdlm")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: 16 for sdlm, 32 for adam")
-    parser.add_argument("--j", type=float, default=0.1, help="the MAP loss constant j")
-    parser.add_argument("--eta-scale", type=float, default=None,
-                        help="multiply the paper's eta schedule (sdlm; default 1, and 0.02 with --compare-batch)")
-    parser.add_argument("--curvature-samples", type=int, default=500, help="samples for h before each pass")
-    parser.add_argument("--subset", type=int, default=None, help="train on the first N training images")
-    parser.add_argument("--test-subset", type=int, default=None)
-    parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: the best available)")
-    parser.add_argument("--short", action="store_true", help="quick check: 1 pass on 2,000 images, 2,000 test images")
-    parser.add_argument("--compare-batch", type=int, default=None, metavar="N",
-                        help="instead of training: SDLM one-sample vs mini-batch on N images")
-    parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
-
-    if args.compare_batch:
-        result = compare_batch(args.compare_batch, args.batch_size or DEFAULTS["sdlm"]["batch_size"], args.seed,
-                               device=args.device or "cpu", progress=not args.no_progress, eta_scale=0.02 if args.eta_scale is None else args.eta_scale)
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "sdlm_batch_check.json").write_text(json.dumps(result, indent=1) + "\n")
-        print(json.dumps(result, indent=1))
-        return 0
-    epochs, subset, test_subset, curv = args.epochs, args.subset, args.test_subset, args.curvature_samples
-    if args.short:
-        epochs, subset, test_subset, curv = 1, subset or 2000, test_subset or 2000, min(curv, 20)
-    runs = ["plain", "distorted"] if args.run == "both" else [args.run]
-    device = torch.device(args.device) if args.device else get_device()
-    tensors = paper_tensors(device, subset, test_subset)
-    for run in runs:
-        model, history, record = train_run(run, args.optimizer, epochs, args.seed, args.batch_size, device=device,
-                                           progress=not args.no_progress, j=args.j, curvature_samples=curv,
-                                           tensors=tensors, eta_scale=1.0 if args.eta_scale is None else args.eta_scale,
-                                           checkpoint_every=lambda m, h, r: _progress(args.out, m, h, r))
-        path = write_run(args.out, model, history, record)
-        print(f"{record['optimizer']} {run}: test error {record['final_test_error']:.2f}% "
-              f"(paper {PAPER_TARGETS[run]}%) in {record['minutes']:.1f} min -> {path}", flush=True)
-    return 0
+def _spatial(t: torch.Tensor) -> int:
+    return int(t.shape[-1] * t.shape[-2]) if t.dim() == 4 else 1
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+@torch.no_grad()
+def connection_counts(model: LeNet5Faithful) -> list[dict]:
+    """Per layer: trainable parameters and connections, computed from the model itself.
+
+    A connection is one multiply-add (weight or bias) feeding one unit: for a convolution,
+    units x (live kernel weights per unit + 1 bias); for subsampling, units x (k*k inputs + 1 bias);
+    for F6, outputs x (inputs + 1); for the RBF layer, 10 x 84. Returns rows {layer, params,
+    connections}, the last being the total.
+    """
+    dev = next(model.parameters()).device
+    feats = model.features(torch.zeros(1, 1, 32, 32, device=dev))
+
+    def n_params(module) -> int:
+        return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+    rows = []
+    # C1: each output unit sees in_channels * k * k weights + a bias.
+    c1 = model.c1
+    c1_per_unit = c1.in_channels * c1.kernel_size[0] * c1.kernel_size[1] + 1
+    rows.append(("C1", n_params(c1), c1.out_channels * _spatial(feats["C1"]) * c1_per_unit))
+    k2 = model.s2.kernel_size ** 2
+    rows.append(("S2", n_params(model.s2), model.s2.channels * _spatial(feats["S2"]) * (k2 + 1)))
+    # C3: the live weights are exactly the entries of c3.weight; each is used at every position.
+    c3 = model.c3
+    rows.append(("C3", n_params(c3), _spatial(feats["C3"]) * (c3.weight.numel() + c3.out_channels)))
+    k2 = model.s4.kernel_size ** 2
+    rows.append(("S4", n_params(model.s4), model.s4.channels * _spatial(feats["S4"]) * (k2 + 1)))
+    c5 = model.c5
+    rows.append(("C5", n_params(c5), c5.out_channels * 1 * (c5.in_channels * c5.kernel_size[0] * c5.kernel_size[1] + 1)))
+    f6 = model.f6
+    rows.append(("F6", n_params(f6), f6.out_features * (f6.in_features + 1)))
+    rows.append(("output", n_params(model.output), model.output.centres.numel()))
+    out = [{"layer": n, "params": p, "connections": c} for n, p, c in rows]
+    out.append({"layer": "total", "params": sum(r["params"] for r in out),
+                "connections": sum(r["connections"] for r in out)})
+    # Sanity: every trainable tensor of the model belongs to one of the rows above.
+    assert out[-1]["params"] == sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- figures
+
+def plot_connection_table(table: torch.Tensor | None = None):
+    """Table I: rows = the 6 S2 maps, columns = the 16 C3 maps, filled where connected."""
+    table = connection_table() if table is None else table
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.imshow(table.T.numpy(), cmap="Greys", vmin=0, vmax=1.4)
+    ax.set_xticks(range(16))
+    ax.set_yticks(range(6))
+    ax.set_xlabel("C3 map")
+    ax.set_ylabel("S2 map")
+    ax.set_xticks(np.arange(-0.5, 16), minor=True)
+    ax.set_yticks(np.arange(-0.5, 6), minor=True)
+    ax.grid(which="minor", color="0.7", linewidth=0.5)
+    ax.tick_params(which="minor", length=0)
+    ax.set_title(f"C3 connection table: {int(table.sum())} of {table.numel()} map pairs connected")
+    fig.tight_layout()
+    return fig
+
+
+def plot_rbf_bitmaps(centres: torch.Tensor | None = None):
+    """The 10 fixed RBF centres as 7x12 bitmaps (+1 black, -1 white)."""
+    centres = rbf_centres() if centres is None else centres
+    fig, axes = plt.subplots(1, 10, figsize=(10, 2.2))
+    for digit, ax in enumerate(axes):
+        ax.imshow(centres[digit].view(BITMAP_HEIGHT, BITMAP_WIDTH).numpy(), cmap="Greys", vmin=-1, vmax=1)
+        ax.set_title(str(digit))
+        ax.axis("off")
+    fig.suptitle("RBF centres: one 7x12 bitmap of +1/-1 per digit (fixed, not trained)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_f6_against_rbf(image: torch.Tensor, f6: torch.Tensor, penalties: torch.Tensor, label: int | None = None,
+                        centres: torch.Tensor | None = None):
+    """One input digit, its 84 F6 outputs drawn as a 7x12 picture, and its squared distance to each
+    digit's bitmap (the RBF penalties y_i; the smallest is the prediction)."""
+    centres = rbf_centres() if centres is None else centres
+    f6, penalties = f6.detach().cpu().flatten(), penalties.detach().cpu().flatten()
+    pred = int(penalties.argmin())
+    fig = plt.figure(figsize=(10, 3.2))
+    grid = fig.add_gridspec(1, 4, width_ratios=[1, 0.7, 0.7, 2.4])
+    ax = fig.add_subplot(grid[0])
+    ax.imshow(image.detach().cpu().squeeze().numpy(), cmap="Greys")
+    ax.set_title("input" + (f" (label {label})" if label is not None else ""))
+    ax.axis("off")
+    ax = fig.add_subplot(grid[1])
+    ax.imshow(f6.view(BITMAP_HEIGHT, BITMAP_WIDTH).numpy(), cmap="Greys", vmin=-1.7, vmax=1.7)
+    ax.set_title("F6 output")
+    ax.axis("off")
+    ax = fig.add_subplot(grid[2])
+    ax.imshow(centres[pred].view(BITMAP_HEIGHT, BITMAP_WIDTH).numpy(), cmap="Greys", vmin=-1, vmax=1)
+    ax.set_title(f"nearest: {pred}")
+    ax.axis("off")
+    ax = fig.add_subplot(grid[3])
+    colors = ["tab:green" if i == pred else "tab:gray" for i in range(10)]
+    ax.bar(range(10), penalties.numpy(), color=colors)
+    ax.set_xticks(range(10))
+    ax.set_xlabel("RBF unit (digit)")
+    ax.set_ylabel("penalty $y_i$ = squared distance")
+    ax.set_title("distance of F6 to each bitmap")
+    fig.tight_layout()
+    return fig
+
+
+def plot_reproduction_curves(records: list[dict], paper: dict | None = None):
+    """Test error per pass for each run record (as written by ``train_run``), with the
+    paper's final figures as horizontal lines."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for r in records:
+        errors = r["test_error_per_pass"]
+        style = "--" if r["run"] == "distorted" else "-"
+        ax.plot(range(1, len(errors) + 1), errors, style, marker=".", label=r.get("label", f"{r['optimizer']} {r['run']}"))
+    for name, value in (paper or {}).items():
+        ax.axhline(value, color="k", linestyle=":" if "dist" in name else "-.", linewidth=1)
+        ax.annotate(f"paper, {name}: {value}%", (20, value), xytext=(-4, 3), textcoords="offset points",
+                    ha="right", fontsize=8)
+    ax.set_ylim(0.4, 3.0)
+    ax.set_xlabel("pass over the training set")
+    ax.set_ylabel("test error (%)")
+    ax.set_title("Faithful LeNet-5 on MNIST: test error per pass")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

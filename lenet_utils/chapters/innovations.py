@@ -1,4 +1,4 @@
-"""Small experiments that measure what LeNet's ideas buy (chapter 7).
+"""Chapter 7, LeNet's innovations: small experiments that measure what LeNet's ideas buy, and their figures.
 
 - ``MLP``: a fully connected baseline with as many parameters as a LeNet.
 - ``pixel_permutation`` / ``permute_pixels``: shuffle the pixel positions, the same way for every image.
@@ -6,20 +6,23 @@
 - ``layer_features`` / ``knn_accuracy`` / ``knn_probe``: how well a nearest-neighbour classifier does on
   what each layer computes.
 - ``handmade_filters`` / ``frozen_filter_model``: LeNets whose convolution filters are fixed, not learned.
-- ``receptive_field_sizes``: how much of the input one unit of each layer sees.
+- ``plot_permutation``, ``plot_permutation_accuracy``, ``plot_layer_probe`` (and ``layer_probe_widget``):
+  the chapter's figures.
 """
 from __future__ import annotations
 
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
 
-from .data import TensorLoader
-from .models import LeNet5Modern
-from .tables import markdown_table
-from .train import Trainer, set_seed
+from ..data import TensorLoader
+from ..models import LeNet5Modern
+from ..train import Trainer, set_seed
+from ..viz import capture_activations
+from ..widgets import interactive_figure
 
 # The paper's layer names for the modules of LeNet5Modern whose outputs they correspond to
 # (after the activation; its C5 is the 400 -> 120 linear layer, a 5x5 convolution over a 5x5 input).
@@ -101,8 +104,6 @@ def layer_features(model: nn.Module, x: torch.Tensor, layers: dict[str, str], ba
     ``layers`` maps a display name to a module name, e.g. ``{"C1": "features.1"}``; with ``include_pixels``
     the raw input comes first under "pixels".
     """
-    from .viz import capture_activations
-
     if x.dim() != 4:
         raise ValueError(f"expected prepared images [N, 1, H, W], got {list(x.shape)}; use lenet_utils.prepare")
     out = {"pixels": [x.flatten(1)]} if include_pixels else {}
@@ -191,20 +192,86 @@ def frozen_filter_model(c1: str = "learned", c3: str = "learned", seed: int = 0)
     return model
 
 
-def receptive_field_sizes(layers) -> list[int]:
-    """Receptive field of one unit after each layer, for a stack of (kernel, stride) pairs:
-    r_l = r_{l-1} + (k_l - 1) * j_{l-1}, with j_l = j_{l-1} * s_l the layer's step in input pixels (r_0 = j_0 = 1)."""
-    sizes, r, jump = [], 1, 1
-    for item in layers:
-        if len(item) != 2 or any(not isinstance(v, int) or v < 1 for v in item):
-            raise ValueError(f"each layer must be a (kernel, stride) pair of positive integers, got {item!r}")
-        kernel, stride = item
-        r += (kernel - 1) * jump
-        jump *= stride
-        sizes.append(r)
-    return sizes
+# ---------------------------------------------------------------------------------------------- figures
+
+def plot_permutation(images: torch.Tensor, perm: torch.Tensor, labels=None, n: int = 8):
+    """Two rows of ``n`` digits: as written (top) and with their pixels permuted by ``perm`` (bottom).
+    ``images``: [N, 28, 28] or [N, 1, 28, 28]; 2 x n axes."""
+    if not 1 <= n <= len(images):
+        raise ValueError(f"n must be between 1 and the number of images ({len(images)}), got {n}")
+    images = images[:n].reshape(n, *images.shape[-2:]).float()
+    shuffled = permute_pixels(images, perm)
+    fig, axes = plt.subplots(2, n, figsize=(1.1 * n, 2.5), squeeze=False)
+    for i in range(n):
+        for row, batch in enumerate((images, shuffled)):
+            ax = axes[row, i]
+            ax.imshow(batch[i].numpy(), cmap="gray_r")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if labels is not None:
+            axes[0, i].set_title(str(int(labels[i])), fontsize=9)
+    axes[0, 0].set_ylabel("original", fontsize=9)
+    axes[1, 0].set_ylabel("permuted", fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
-__all__ = ["markdown_table", "MODERN_LAYERS", "MLP", "mlp_parameters", "pixel_permutation", "permute_pixels", "fit_tensors",
+def plot_layer_probe(features: dict, labels, accuracies: dict, layer: str, max_points: int = 1000):
+    """Left: nearest-neighbour accuracy per layer (``layer`` highlighted). Right: the test features of
+    ``layer`` ([N, D]) projected onto their first two principal components, coloured by digit. 2 axes."""
+    from sklearn.decomposition import PCA
+
+    if layer not in features or layer not in accuracies:
+        raise ValueError(f"unknown layer {layer!r}; choose one of {list(features)}")
+    names = list(accuracies)
+    fig, (ax_bar, ax_pca) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1, 1.3]})
+    colors = ["tab:orange" if name == layer else "tab:blue" for name in names]
+    values = [100 * accuracies[name] for name in names]
+    ax_bar.bar(names, values, color=colors)
+    for i, v in enumerate(values):
+        ax_bar.text(i, v + 0.3, f"{v:.1f}", ha="center", fontsize=9)
+    low = min(values)
+    ax_bar.set_ylim(max(0, low - 5), 100.5)
+    ax_bar.set(ylabel="1-NN test accuracy (%)", title="nearest neighbour on each layer")
+    feats, y = np.asarray(features[layer])[:max_points], np.asarray(labels)[:max_points]
+    xy = PCA(n_components=2, random_state=0).fit_transform(feats)
+    scatter = ax_pca.scatter(xy[:, 0], xy[:, 1], c=y, cmap="tab10", s=6, vmin=-0.5, vmax=9.5)
+    fig.colorbar(scatter, ax=ax_pca, ticks=range(10), label="digit")
+    ax_pca.set(title=f"{layer}: {feats.shape[1]} numbers per image, first two principal components",
+               xlabel="PC 1", ylabel="PC 2")
+    ax_pca.title.set_fontsize(10)
+    fig.tight_layout()
+    return fig
+
+
+def layer_probe_widget(features: dict, labels, accuracies: dict):
+    """A drop-down over the layers that redraws ``plot_layer_probe``."""
+    import ipywidgets as widgets
+
+    return interactive_figure(lambda layer: plot_layer_probe(features, labels, accuracies, layer),
+                              layer=widgets.Dropdown(options=list(features), value=list(features)[-1],
+                                                     description="layer"))
+
+
+def plot_permutation_accuracy(results: dict, permuted: bool = True):
+    """Test accuracy of each model on original pixels and, with ``permuted``, on permuted pixels.
+    ``results``: {(model name, permuted?): accuracy}. 1 axis."""
+    models = list(dict.fromkeys(name for name, _ in results))
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    width = 0.38
+    for j, perm in enumerate((False, True) if permuted else (False,)):
+        vals = [100 * results[(m, perm)] for m in models]
+        xs = np.arange(len(models)) + (j - 0.5) * width if permuted else np.arange(len(models))
+        bars = ax.bar(xs, vals, width, label="permuted pixels" if perm else "original pixels")
+        ax.bar_label(bars, fmt="%.1f", fontsize=9)
+    ax.set_xticks(np.arange(len(models)), models)
+    ax.set_ylim(min(100 * v for v in results.values()) - 8, 103)
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(loc="upper right", ncols=2, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["MODERN_LAYERS", "MLP", "mlp_parameters", "pixel_permutation", "permute_pixels", "fit_tensors",
            "layer_features", "knn_accuracy", "knn_probe", "handmade_filters", "frozen_filter_model",
-           "receptive_field_sizes"]
+           "plot_permutation", "plot_layer_probe", "layer_probe_widget", "plot_permutation_accuracy"]

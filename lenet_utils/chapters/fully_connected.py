@@ -1,5 +1,5 @@
-"""Following a batch's shape through a LeNet up to and through its fully connected layers, and
-where the parameters sit."""
+"""Chapter 5, fully connected layers: following a batch's shape through a LeNet up to and through its fully
+connected layers, where the parameters sit, and the figures and widget of the chapter."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,10 @@ from matplotlib.patches import Patch
 import torch
 from torch import nn
 
-from .models import MODELS
-from .shapes import layer_table
+from ..data import load_mnist, prepare
+from ..models import MODELS
+from ..shapes import layer_table
+from ..widgets import interactive_figure
 
 
 def trace_flow(model: nn.Module, x: torch.Tensor) -> list[dict]:
@@ -63,8 +65,6 @@ def plot_shape_flow(model_name: str = "LeNet5Classic", batch_size: int = 256):
     """A batch of ``batch_size`` real MNIST test images through ``model_name`` (a key of MODELS):
     one bar per step, its length the number of values per sample (log scale), labelled with the
     full batch shape. Returns a Figure with 1 axes."""
-    from .data import load_mnist, prepare
-
     if model_name not in MODELS:
         raise ValueError(f"unknown model {model_name!r}; choose one of {sorted(MODELS)}")
     if not isinstance(batch_size, int) or not 1 <= batch_size <= 10_000:
@@ -123,4 +123,16 @@ def plot_class_means(activations: dict, labels, title: str | None = None):
     return fig
 
 
-__all__ = ["trace_flow", "parameter_share", "plot_shape_flow", "plot_class_means"]
+def shape_flow_widget():
+    """Pick a model and a batch size; redraws ``plot_shape_flow``."""
+    import ipywidgets as widgets
+
+    return interactive_figure(
+        plot_shape_flow,
+        model_name=widgets.Dropdown(options=sorted(MODELS), value="LeNet5Classic", description="model"),
+        batch_size=widgets.IntSlider(value=256, min=1, max=1024, step=1, description="batch size",
+                                     continuous_update=False),
+    )
+
+
+__all__ = ["trace_flow", "parameter_share", "plot_shape_flow", "plot_class_means", "shape_flow_widget"]

@@ -1,6 +1,7 @@
-"""The book's three LeNet variants, each trained the way its source trains it, with saved results.
+"""Chapter 8, the code of LeNet-5: the book's three LeNet variants, each trained the way its source trains
+it, with saved results, and the chapter's figures.
 
-Run ``python -m lenet_utils.variants`` (see ``--help``) to train the variants fully and write, into
+Run ``python -m lenet_utils.cli.variants`` (see ``--help``) to train the variants fully and write, into
 ``results/variants/``, one checkpoint per variant (``<name>.pt``: weights and per-epoch history) and
 ``summary.json`` (parameters, final and best test accuracy, seconds per epoch, machine, load, seed).
 Chapter 8 loads these files instead of training for minutes.
@@ -11,11 +12,10 @@ Chapter 8 loads these files instead of training for minutes.
 | classic | LeNet5Classic | second document: pixels in [0, 1] (ToTensor), Adam lr 1e-3, batch 256, 5 epochs |
 | modern  | LeNet5Modern  | ReLU LeNet: standardised input, Adam with one-cycle schedule peaking at 3e-3, batch 128, 5 epochs |
 
-``plot_histories``, ``plot_prediction`` and ``prediction_widget`` draw what chapter 8 shows.
+``plot_prediction`` and ``prediction_widget`` draw what chapter 8 shows.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -25,11 +25,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-from .data import TensorLoader, load_mnist, prepare
-from .models import build_model
-from .shapes import count_parameters
-from .train import Trainer, load_checkpoint, save_checkpoint, train_model
-from .viz import plot_histories  # noqa: F401  (chapter 8 calls it as variants.plot_histories)
+from ..data import TensorLoader, load_mnist, prepare
+from ..models import build_model
+from ..shapes import count_parameters
+from ..train import RESULTS_DIR as _RESULTS, Trainer, load_checkpoint, train_model
+from ..viz import capture_activations
+from ..widgets import interactive_figure
 
 VARIANTS = {
     "paper": {"model": "LeNet5Paper", "epochs": 10, "lr": 1e-3, "batch_size": 64, "normalize": "standard",
@@ -41,8 +42,8 @@ VARIANTS = {
 }
 # The module whose output is each variant's first feature maps (C1, before the activation).
 C1_LAYER = {"paper": "c1", "classic": "features.0", "modern": "features.0"}
-# The repository's results folder (next to the lenet_utils package).
-RESULTS_DIR = Path(__file__).resolve().parent.parent / "results" / "variants"
+# Where ``python -m lenet_utils.cli.variants`` writes and chapter 8 reads: results/variants/.
+RESULTS_DIR = _RESULTS / "variants"
 
 
 def _check_name(name: str) -> dict:
@@ -83,10 +84,10 @@ def load_variant(name: str, results_dir=None) -> tuple[torch.nn.Module, dict]:
 
 
 def load_summary(results_dir=None) -> dict:
-    """summary.json of a finished ``python -m lenet_utils.variants`` run: {variant name: row}."""
+    """summary.json of a finished ``python -m lenet_utils.cli.variants`` run: {variant name: row}."""
     path = Path(results_dir or RESULTS_DIR) / "summary.json"
     if not path.is_file():
-        raise FileNotFoundError(f"No {path}. Train the variants first: python -m lenet_utils.variants")
+        raise FileNotFoundError(f"No {path}. Train the variants first: python -m lenet_utils.cli.variants")
     return json.loads(path.read_text())["variants"]
 
 
@@ -137,8 +138,6 @@ def plot_prediction(model: torch.nn.Module, x: torch.Tensor, c1_layer: str, labe
                     title: str | None = None):
     """One prepared digit ``x`` ([1, 28, 28] or [1, 1, 28, 28]): the image, the model's class probabilities
     (softmax of its scores) and the feature maps of ``c1_layer``. 2 + (number of C1 maps) axes."""
-    from .viz import capture_activations
-
     x = x.unsqueeze(0) if x.dim() == 3 else x
     if x.dim() != 4 or x.shape[0] != 1:
         raise ValueError(f"expected one prepared image [1, 28, 28] or [1, 1, 28, 28], got {list(x.shape)}")
@@ -175,61 +174,9 @@ def prediction_widget(models: dict, inputs: dict, labels: torch.Tensor):
     variant name (``inputs[name]`` the test images prepared for that variant)."""
     import ipywidgets as widgets
 
-    def show(variant, index):
-        fig = plot_prediction(models[variant], inputs[variant][index], C1_LAYER[variant], int(labels[index]),
-                              title=f"{variant}: test image {index}")
-        plt.show()
-        return fig
+    def figure(variant, index):
+        return plot_prediction(models[variant], inputs[variant][index], C1_LAYER[variant], int(labels[index]),
+                               title=f"{variant}: test image {index}")
 
-    n = len(labels)
-    return widgets.interactive(show, variant=widgets.Dropdown(options=list(models), description="variant"),
-                               index=widgets.IntSlider(0, 0, n - 1, description="test image"))
-
-
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    parser.add_argument("--epochs", type=int, default=None, help="override every recipe's epoch count")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="output folder (default results/variants)")
-    parser.add_argument("--subset", type=int, default=None, help="train on the first N images only (smoke tests)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads; 1 is much faster on a machine shared with other jobs")
-    parser.add_argument("--measure-speed", action="store_true",
-                        help="only time one pass over 10,000 images per variant and store it in summary.json")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    if args.threads is not None:
-        if args.threads < 1:
-            parser.error(f"--threads must be at least 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    summary_path = args.out / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {"variants": {}}
-    if args.measure_speed:
-        for name in args.variants:
-            speed = measure_speed(name, seed=args.seed)
-            summary["variants"].setdefault(name, {})["speed"] = speed
-            print(f"{name}: {speed}")
-        summary_path.write_text(json.dumps(summary, indent=2) + "\n")
-        return summary
-    for name in args.variants:
-        before = machine_info()
-        start = time.perf_counter()
-        trainer = train_variant(name, args.epochs, args.seed, subset=args.subset, progress=not args.no_progress)
-        row = summarize(name, trainer, args.seed)
-        row.update(wall_seconds=round(time.perf_counter() - start, 1), measured_on=before,
-                   load_average_1min_after=round(os.getloadavg()[0], 2), subset=args.subset,
-                   date=time.strftime("%Y-%m-%d"))
-        save_checkpoint(trainer.model, args.out / f"{name}.pt", history=trainer.history, extra=row)
-        summary["variants"][name] = row
-        summary_path.write_text(json.dumps(summary, indent=2) + "\n")
-        print(f"{name}: {row['parameters']:,} parameters, final test accuracy {row['final_test_acc']:.4f} "
-              f"(best {row['best_test_acc']:.4f} at epoch {row['best_epoch']}), "
-              f"{row['seconds_per_epoch']:.1f} s per epoch, load {before['load_average_1min']}")
-    return summary
-
-
-if __name__ == "__main__":
-    main()
+    return interactive_figure(figure, variant=widgets.Dropdown(options=list(models), description="variant"),
+                              index=widgets.IntSlider(0, 0, len(labels) - 1, description="test image"))

@@ -1,14 +1,14 @@
-"""Hand-made feature pipelines on MNIST: the "before LeNet" baselines of chapter 1.
+"""Chapter 1, background: hand-made feature pipelines on MNIST, the "before LeNet" baselines.
 
 Every pipeline is a scikit-learn ``Pipeline`` that takes flattened images, float32 [N, 784] in [0, 1]
 (see ``mnist_arrays``), turns them into features (raw pixels, Sobel edges, HOG, PCA or LDA projections)
 and classifies them (linear model, k-NN, SVM). ``run_baselines`` trains and tests them;
-``python -m lenet_utils.baselines`` runs all of them on the full test set and writes
-``results/baselines.json``. The figure functions show what the hand-made features look like.
+``python -m lenet_utils.cli.baselines`` runs all of them on the full test set and writes
+``results/baselines.json``. The figure functions show what the hand-made features look like, and
+``feature_explorer`` puts controls on one of them.
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -28,27 +28,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
-from .data import load_mnist
+from ..data import load_mnist
+from ..paper import PAPER_FIG9
+from ..train import RESULTS_DIR
+from ..widgets import interactive_figure
 
 SIDE = 28
-RESULTS_PATH = Path(__file__).resolve().parent.parent / "results" / "baselines.json"
-
-# Test errors (%) on MNIST from the paper's Fig. 9 (LeCun et al., 1998). Quoted, not measured.
-PAPER_FIG9 = {
-    "linear classifier": 12.0,
-    "pairwise linear": 7.6,
-    "k-NN, Euclidean": 5.0,
-    "40 PCA + quadratic": 3.3,
-    "1000 RBF + linear": 3.6,
-    "2-layer net, 300 hidden": 4.7,
-    "3-layer net, 500-150": 2.95,
-    "SVM, polynomial degree 4": 1.1,
-    "tangent distance": 1.1,
-    "LeNet-1": 1.7,
-    "LeNet-4": 1.1,
-    "LeNet-5": 0.95,
-    "LeNet-5, distortions": 0.8,
-}
+RESULTS_PATH = RESULTS_DIR / "baselines.json"
 
 
 def _as_images(x) -> np.ndarray:
@@ -174,7 +160,7 @@ def load_results(path=RESULTS_PATH) -> dict:
     """The dict that ``save_results`` wrote (``results/baselines.json`` by default)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No baseline results at {path}. Run `python -m lenet_utils.baselines` first.")
+        raise FileNotFoundError(f"No baseline results at {path}. Run `python -m lenet_utils.cli.baselines` first.")
     return json.loads(path.read_text())
 
 
@@ -300,12 +286,13 @@ def plot_feature_view(image, kind: str = "hog", hog_cell: int = 7, pca: PCA | No
 
 
 def feature_explorer(images, pca: PCA | None = None):
-    """Widget: pick a digit (index into ``images`` [N, 784]), a feature kind, HOG cell size, PCA components."""
+    """Widget: pick a digit (index into ``images`` [N, 784]), a feature kind, HOG cell size, PCA components;
+    redraws ``plot_feature_view``."""
     import ipywidgets as widgets
 
     images = _as_images(images)
     kinds = FEATURE_KINDS if pca is not None else FEATURE_KINDS[:2]
-    return widgets.interactive(
+    return interactive_figure(
         lambda index, kind, hog_cell, pca_components: plot_feature_view(
             images[index], kind, hog_cell, pca, pca_components),
         index=widgets.IntSlider(0, 0, len(images) - 1, description="digit #"),
@@ -315,19 +302,3 @@ def feature_explorer(images, pca: PCA | None = None):
                                          pca.n_components_ if pca is not None else 1,
                                          description="PCA comps"),
     )
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Run the hand-made-feature baselines on MNIST.")
-    parser.add_argument("--names", nargs="*", default=None, help=f"pipelines to run (default all: {list(PIPELINES)})")
-    parser.add_argument("--train-subset", type=int, default=None)
-    parser.add_argument("--test-subset", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(RESULTS_PATH))
-    args = parser.parse_args(argv)
-    rows = run_baselines(args.names, args.train_subset, args.test_subset, args.seed, verbose=True)
-    print("wrote", save_results(rows, args.out, args.seed))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,5 +1,6 @@
-"""Pooling experiments: a LeNet whose pooling layers can be swapped, shifted digits, and a measurement of
-how much the S2/S4 outputs and the predictions change when the input moves by a few pixels."""
+"""Chapter 4, pooling: a LeNet whose pooling layers can be swapped, shifted digits, a measurement of how
+much the S2/S4 outputs and the predictions change when the input moves by a few pixels, and its figures
+and widget."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -7,12 +8,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .data import prepare
-from .layers import Subsampling
-from .shapes import count_parameters
-from .tables import markdown_table
-from .train import set_seed, train_model
-from .viz import capture_activations, image_grid
+from ..data import prepare
+from ..layers import Subsampling
+from ..shapes import count_parameters
+from ..train import set_seed, train_model
+from ..viz import capture_activations, image_grid
+from ..widgets import interactive_figure
 
 POOLING_VARIANTS = ("max", "avg", "subsampling", "stride", "none")
 DIRECTIONS = {"right": (1, 0), "left": (-1, 0), "down": (0, 1), "up": (0, -1)}
@@ -218,5 +219,37 @@ def plot_shift_maps(model: nn.Module, image: torch.Tensor, shift: int = 2, layer
     return fig
 
 
+def shift_maps_for(models: dict, images, variant: str, index: int = 0, shift: int = 2, layer: str = "s2",
+                   direction: str = "right"):
+    """``plot_shift_maps`` for ``models[variant]`` and raw digit ``images[index]`` (a pure Figure function)."""
+    if variant not in models:
+        raise ValueError(f"no model for variant {variant!r}; trained variants are {list(models)}")
+    if not 0 <= index < len(images):
+        raise ValueError(f"index must be in 0..{len(images) - 1}, got {index}")
+    return plot_shift_maps(models[variant], images[index], shift=shift, layer=layer, direction=direction)
+
+
+def shift_maps_widget(models: dict, images, layers=("s2", "s4"), max_shift: int = 4):
+    """Menus for the variant, layer and direction and sliders for the digit and the shift over
+    ``shift_maps_for``. ``models`` maps a variant name to a trained PoolingLeNet; ``images`` are raw
+    uint8 digits [N, 28, 28]."""
+    import ipywidgets as widgets
+
+    if not models:
+        raise ValueError("models is empty: pass {variant: trained model}")
+    if len(images) == 0:
+        raise ValueError("images is empty: pass raw test digits uint8 [N, 28, 28]")
+    return interactive_figure(
+        shift_maps_for,
+        models=widgets.fixed(models), images=widgets.fixed(images),
+        variant=widgets.Dropdown(options=list(models), description="pooling"),
+        index=widgets.IntSlider(0, 0, len(images) - 1, description="digit", continuous_update=False),
+        shift=widgets.IntSlider(2, 0, max_shift, description="shift (px)", continuous_update=False),
+        layer=widgets.Dropdown(options=list(layers), description="layer"),
+        direction=widgets.Dropdown(options=list(DIRECTIONS), description="direction"),
+    )
+
+
 __all__ = ["POOLING_VARIANTS", "PoolingLeNet", "shift_images", "relative_change", "shift_sensitivity",
-           "train_pooling_variants", "variants_table", "markdown_table", "plot_invariance", "plot_shift_maps"]
+           "train_pooling_variants", "variants_table", "plot_invariance", "plot_shift_maps", "shift_maps_for",
+           "shift_maps_widget"]

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from skimage.filters import sobel
 from sklearn.decomposition import PCA
 
-from lenet_utils import baselines as bl
+from lenet_utils.chapters import background as bl
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_save_and_load_results(tmp_path):
     path = bl.save_results(rows, tmp_path / "r.json", seed=3)
     data = bl.load_results(path)
     assert data["results"] == rows and data["seed"] == 3 and {"machine", "date"} <= set(data)
-    with pytest.raises(FileNotFoundError, match="python -m lenet_utils.baselines"):
+    with pytest.raises(FileNotFoundError, match="python -m lenet_utils.cli.baselines"):
         bl.load_results(tmp_path / "missing.json")
 
 

@@ -1,5 +1,5 @@
-"""Pure figures for the convolution chapter: the kernel sliding over a padded input, and one digit's
-feature maps. Each function returns a matplotlib Figure; ``widgets_conv`` puts sliders on them."""
+"""Chapter 3, convolution: the kernel sliding over a padded input and one digit's feature maps, as pure
+figures (each function returns a matplotlib Figure), and the widgets that put controls on them."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -7,8 +7,9 @@ import torch
 from matplotlib.patches import Rectangle
 from torch import nn
 
-from .shapes import conv_output_size_total_padding
-from .viz import plot_feature_maps
+from ..shapes import conv_output_size_total_padding
+from ..viz import plot_feature_maps
+from ..widgets import interactive_figure
 
 WINDOW_COLORS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:brown")
 
@@ -87,4 +88,37 @@ def plot_digit_feature_maps(model: nn.Module, images: torch.Tensor, index: int, 
     return maps
 
 
-__all__ = ["message_figure", "plot_conv_geometry", "plot_digit_feature_maps"]
+def conv_shape_widget(n: int = 7, kernel: int = 3, padding: int = 0, stride: int = 1):
+    """Sliders for input size n (1-32), kernel k (1-7), padding per side (0-3) and stride s (1-4)
+    over ``plot_conv_geometry``."""
+    import ipywidgets as widgets
+
+    slider = dict(continuous_update=False)
+    return interactive_figure(
+        plot_conv_geometry,
+        n=widgets.IntSlider(n, 1, 32, description="n", **slider),
+        kernel=widgets.IntSlider(kernel, 1, 7, description="k", **slider),
+        padding=widgets.IntSlider(padding, 0, 3, description="padding", **slider),
+        stride=widgets.IntSlider(stride, 1, 4, description="s", **slider),
+        windows=widgets.fixed(3),
+    )
+
+
+def feature_map_widget(model, images, labels=None, layers=("c1", "s2", "c3", "s4")):
+    """A slider over ``images`` (a prepared batch [N, 1, H, W]) and a menu of ``model``'s layers over
+    ``plot_digit_feature_maps``."""
+    import ipywidgets as widgets
+
+    if len(images) == 0:
+        raise ValueError("images is empty: pass a batch of prepared test digits [N, 1, H, W]")
+    return interactive_figure(
+        plot_digit_feature_maps,
+        model=widgets.fixed(model), images=widgets.fixed(images), labels=widgets.fixed(labels),
+        index=widgets.IntSlider(0, 0, len(images) - 1, description="digit", continuous_update=False),
+        layer=widgets.Dropdown(options=list(layers), description="layer"),
+        ncols=widgets.fixed(8),
+    )
+
+
+__all__ = ["message_figure", "plot_conv_geometry", "plot_digit_feature_maps", "conv_shape_widget",
+           "feature_map_widget"]

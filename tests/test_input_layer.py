@@ -7,8 +7,8 @@ import torch
 from matplotlib.figure import Figure
 
 import lenet_utils as lu
-from lenet_utils import input_layer as il
-from lenet_utils.widgets_input import digit_browser
+from lenet_utils.chapters import input_layer as il
+from lenet_utils.chapters.input_layer import digit_browser
 
 
 def loop_coverage(n, k, p):
@@ -38,13 +38,6 @@ def test_window_coverage_errors():
         il.window_coverage(4, 5, 0)
     with pytest.raises(ValueError, match="padding >= 0"):
         il.window_coverage(28, 5, -1)
-
-
-def test_receptive_field():
-    assert il.receptive_field([(5, 1), (2, 2), (5, 1), (2, 2), (5, 1)]) == 32
-    assert il.receptive_field([(5, 1)]) == 5 and il.receptive_field([]) == 1
-    with pytest.raises(ValueError, match="kernel and stride must be >= 1"):
-        il.receptive_field([(5, 0)])
 
 
 def test_figures():

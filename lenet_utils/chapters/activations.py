@@ -1,5 +1,6 @@
-"""Activation functions with their closed-form derivatives, LeNets with a chosen activation, and
-training runs that record each layer's gradient norm (the vanishing-gradient experiment)."""
+"""Chapter 6, activation functions: the functions with their closed-form derivatives, LeNets with a chosen
+activation, training runs that record each layer's gradient norm (the vanishing-gradient experiment), and
+the chapter's figures and widgets."""
 from __future__ import annotations
 
 import copy
@@ -9,8 +10,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .layers import TANH_A, TANH_S, ScaledTanh
-from .models import LeNet5Classic
+from ..data import mnist_loaders
+from ..layers import TANH_A, TANH_S, ScaledTanh
+from ..models import LeNet5Classic
+from ..train import set_seed
+from ..widgets import interactive_figure
 
 
 def _sigmoid_grad(x):
@@ -173,9 +177,6 @@ def compare_activations(names=("sigmoid", "tanh", "relu"), optimizer: str = "sgd
 
 
 def _compare(names, optimizer, lr, subset, test_subset, batch_size, epochs, every, seed, progress):
-    from .data import mnist_loaders
-    from .train import set_seed
-
     records = {}
     set_seed(seed)
     reference = lenet_with_activation("relu").state_dict()  # activations have no parameters
@@ -280,7 +281,29 @@ def first_to_last_ratio(record: dict) -> float:
     return ratios[len(ratios) // 2]
 
 
+def activation_widget():
+    """Pick an activation and an input range; redraws ``plot_activation``."""
+    import ipywidgets as widgets
+
+    return interactive_figure(
+        lambda name, input_range: plot_activation(name, *input_range),
+        name=widgets.Dropdown(options=list(ACTIVATIONS), value="sigmoid", description="activation"),
+        input_range=widgets.FloatRangeSlider(value=(-5.0, 5.0), min=-20.0, max=20.0, step=0.5,
+                                             description="x range", continuous_update=False),
+    )
+
+
+def grad_norm_widget(records: dict):
+    """Pick one of the recorded runs (``compare_activations``' result); redraws ``plot_grad_norms``."""
+    import ipywidgets as widgets
+
+    if not records:
+        raise ValueError("records is empty: run compare_activations first and pass its result")
+    return interactive_figure(lambda name: plot_grad_norms(records, [name]),
+                              name=widgets.Dropdown(options=list(records), description="activation"))
+
+
 __all__ = ["ACTIVATIONS", "activation", "derivative", "autograd_derivative", "make_activation",
            "lenet_with_activation", "weight_layers", "grad_norms", "train_recording_gradients",
            "compare_activations", "plot_activation", "plot_activation_overview", "plot_grad_norms",
-           "plot_accuracy_curves", "first_to_last_ratio"]
+           "plot_accuracy_curves", "first_to_last_ratio", "activation_widget", "grad_norm_widget"]
