@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.func import functional_call
 from torch.nn import functional as F
 
 from .data import MNIST_MEAN, MNIST_STD, PAPER_BACKGROUND
@@ -205,8 +206,13 @@ class LeNet5Faithful(nn.Module):
         if init:
             paper_init_(self)
 
+    # The trained layers in the order of the forward pass; each one's output is squashed.
+    LAYERS = ("c1", "s2", "c3", "s4", "c5", "f6")
+
     @staticmethod
-    def _check_input(x: torch.Tensor) -> torch.Tensor:
+    def padded_input(x: torch.Tensor) -> torch.Tensor:
+        """``x`` as the network reads it: [N, 1, 32, 32] unchanged, [N, 1, 28, 28] padded with the background
+        value -0.1. Any other shape raises ValueError."""
         if x.dim() == 4 and x.shape[1:] == (1, 32, 32):
             return x
         if x.dim() == 4 and x.shape[1:] == (1, 28, 28):
@@ -217,26 +223,36 @@ class LeNet5Faithful(nn.Module):
             f"got {tuple(x.shape)}"
         )
 
+    def weighted_sum(self, name: str, h: torch.Tensor, params: dict | None = None) -> torch.Tensor:
+        """The weighted sums a (pre-activations) of layer ``name`` ("c1" ... "f6") for its input ``h``: the
+        layer applied to ``h``, flattened from [N, 120, 1, 1] to [N, 120] after c5. ``params`` ({parameter
+        name: tensor}) replaces the layer's own weights, as ``torch.func.functional_call`` does."""
+        layer = getattr(self, name)
+        a = layer(h) if params is None else functional_call(layer, params, (h,))
+        return a.flatten(1) if name == "c5" else a
+
+    def layer_outputs(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+        """The forward pass up to F6, written once: [(name, a, f(a))] for C1, S2, C3, S4, C5 [N, 120] and
+        F6 [N, 84] in order, a being the layer's weighted sums and f the squashing function. ``x`` must be
+        the padded input (``padded_input``)."""
+        out, h = [], x
+        for name in self.LAYERS:
+            a = self.weighted_sum(name, h)
+            h = self.squash(a)
+            out.append((name.upper(), a, h))
+        return out
+
     def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every layer's output after its squashing: input, C1, S2, C3, S4, C5 [N,120], F6 [N,84],
         and the RBF penalties y [N,10]."""
-        x = self._check_input(x)
-        out = {"input": x}
-        out["C1"] = h = self.squash(self.c1(x))
-        out["S2"] = h = self.squash(self.s2(h))
-        out["C3"] = h = self.squash(self.c3(h))
-        out["S4"] = h = self.squash(self.s4(h))
-        out["C5"] = h = self.squash(self.c5(h)).flatten(1)
-        out["F6"] = h = self.squash(self.f6(h))
-        out["penalties"] = self.output(h)
+        x = self.padded_input(x)
+        out = {"input": x, **{name: h for name, _, h in self.layer_outputs(x)}}
+        out["penalties"] = self.output(out["F6"])
         return out
 
     def f6_output(self, x: torch.Tensor) -> torch.Tensor:
         """The 84 F6 outputs [N, 84] (compare them with the RBF bitmaps)."""
-        x = self._check_input(x)
-        h = self.squash(self.s2(self.squash(self.c1(x))))
-        h = self.squash(self.s4(self.squash(self.c3(h))))
-        return self.squash(self.f6(self.squash(self.c5(h)).flatten(1)))
+        return self.layer_outputs(self.padded_input(x))[-1][2]
 
     def rbf_penalties(self, x: torch.Tensor) -> torch.Tensor:
         """y [N, 10]: squared Euclidean distance of the F6 output to each digit's bitmap."""

@@ -31,6 +31,8 @@ import torch
 from torch.func import functional_call, vjp, vmap
 from torch.optim import Optimizer
 
+from .layers import Subsampling
+
 __all__ = ["SDLM", "gauss_newton_diagonal", "map_rbf_hessian", "map_rbf_hessian_diag", "paper_diagonal_hessian", "paper_eta", "PAPER_ETA_SCHEDULE", "PAPER_MU"]
 
 PAPER_MU = 0.02
@@ -130,38 +132,30 @@ def paper_diagonal_hessian(model: torch.nn.Module, x: torch.Tensor, j: float = 0
     d2E/da_i^2 = f'(a_i)^2 d2E/dx_i^2,  d2E/dx_j^2 = sum_i w_ij^2 d2E/da_i^2, and for a (shared)
     weight the sum over its connections of x_j^2 d2E/da_i^2; at the F6 outputs we start from the
     diagonal of the MAP loss's Hessian through the RBF layer. All of it is one backward pass through
-    a copy of the network whose weights and inputs are squared and whose squashing derivatives are
-    squared (autograd's backward of a linear map with weights w^2 is exactly that recursion).
+    the model's own layers with squared weights and squared inputs, each layer's output scaled by the
+    squared squashing derivative (autograd's backward of a linear map with weights w^2 is exactly that
+    recursion). A subsampling unit averages k*k inputs with the weight w/k^2 each, so its squared
+    copy takes w^2/k^2 times the average of the squared inputs.
     """
     with torch.no_grad():
-        feats = model.features(x)
+        x = model.padded_input(x)
+        layers = model.layer_outputs(x)                     # [(name, a, f(a))] for C1 ... F6
+        seed = map_rbf_hessian_diag(layers[-1][2], model.output.centres, j)
     squash = model.squash
 
     def dsq(pre):  # f'(a)^2 for the squashing function, from the pre-activation a
         return (squash.A * squash.S * (1 - torch.tanh(squash.S * pre) ** 2)) ** 2
 
-    with torch.no_grad():
-        # pre-activations of every layer, recomputed from the stored outputs
-        pre = {
-            "C1": model.c1(feats["input"]), "S2": model.s2(feats["C1"]), "C3": model.c3(feats["S2"]),
-            "S4": model.s4(feats["C3"]), "C5": model.c5(feats["S4"]).flatten(1), "F6": model.f6(feats["C5"]),
-        }
-        seed = map_rbf_hessian_diag(feats["F6"], model.output.centres, j)
     sq = {name: p.detach().pow(2).requires_grad_(True) for name, p in model.named_parameters()}
-    k2 = model.s2.kernel_size ** 2
     with torch.enable_grad():
-        h = torch.nn.functional.conv2d(feats["input"] ** 2, sq["c1.weight"], sq["c1.bias"])
-        h = dsq(pre["C1"]) * h
-        h = torch.nn.functional.avg_pool2d(h, 2) / k2 * sq["s2.weight"].view(1, -1, 1, 1) + sq["s2.bias"].view(1, -1, 1, 1)
-        h = dsq(pre["S2"]) * h
-        c3 = model.c3
-        w3 = (c3.scatter @ sq["c3.weight"].reshape(sq["c3.weight"].shape[0], -1)).reshape(
-            c3.out_channels, c3.in_channels, c3.kernel_size, c3.kernel_size)
-        h = dsq(pre["C3"]) * torch.nn.functional.conv2d(h, w3, sq["c3.bias"])
-        h = torch.nn.functional.avg_pool2d(h, 2) / k2 * sq["s4.weight"].view(1, -1, 1, 1) + sq["s4.bias"].view(1, -1, 1, 1)
-        h = dsq(pre["S4"]) * h
-        h = dsq(pre["C5"]) * torch.nn.functional.conv2d(h, sq["c5.weight"], sq["c5.bias"]).flatten(1)
-        h = dsq(pre["F6"]) * torch.nn.functional.linear(h, sq["f6.weight"], sq["f6.bias"])
+        h = x ** 2
+        for name, pre, _ in layers:
+            layer_name = name.lower()
+            layer = getattr(model, layer_name)
+            params = {k: sq[f"{layer_name}.{k}"] for k, _ in layer.named_parameters()}
+            if isinstance(layer, Subsampling):
+                params["weight"] = params["weight"] / layer.kernel_size ** 2
+            h = dsq(pre) * model.weighted_sum(layer_name, h, params)
         (h * seed).sum().backward()
     return {name: t.grad / len(x) for name, t in sq.items()}
 

@@ -89,3 +89,54 @@ def test_distortion_is_per_image_and_fills_background():
     assert out.min() >= -0.1 - 1e-5 and out.max() <= 1.175 + 1e-5
     identity = PaperDistortion(shift=0, scale=0, squeeze=0, shear=0)(x)
     assert torch.allclose(identity, x, atol=1e-5)
+
+
+def _paper_diagonal_hessian_as_written_before(model, x, j=0.1):
+    """paper_diagonal_hessian as it was before it reused the model's layers (the forward pass written out
+    again, with the pooling size hard-coded): the new code must return exactly what this returns."""
+    F = torch.nn.functional
+    with torch.no_grad():
+        feats = model.features(x)
+    squash = model.squash
+
+    def dsq(pre):
+        return (squash.A * squash.S * (1 - torch.tanh(squash.S * pre) ** 2)) ** 2
+
+    with torch.no_grad():
+        pre = {
+            "C1": model.c1(feats["input"]), "S2": model.s2(feats["C1"]), "C3": model.c3(feats["S2"]),
+            "S4": model.s4(feats["C3"]), "C5": model.c5(feats["S4"]).flatten(1), "F6": model.f6(feats["C5"]),
+        }
+        seed = map_rbf_hessian_diag(feats["F6"], model.output.centres, j)
+    sq = {name: p.detach().pow(2).requires_grad_(True) for name, p in model.named_parameters()}
+    k2 = model.s2.kernel_size ** 2
+    with torch.enable_grad():
+        h = F.conv2d(feats["input"] ** 2, sq["c1.weight"], sq["c1.bias"])
+        h = dsq(pre["C1"]) * h
+        h = F.avg_pool2d(h, 2) / k2 * sq["s2.weight"].view(1, -1, 1, 1) + sq["s2.bias"].view(1, -1, 1, 1)
+        h = dsq(pre["S2"]) * h
+        c3 = model.c3
+        w3 = (c3.scatter @ sq["c3.weight"].reshape(sq["c3.weight"].shape[0], -1)).reshape(
+            c3.out_channels, c3.in_channels, c3.kernel_size, c3.kernel_size)
+        h = dsq(pre["C3"]) * F.conv2d(h, w3, sq["c3.bias"])
+        h = F.avg_pool2d(h, 2) / k2 * sq["s4.weight"].view(1, -1, 1, 1) + sq["s4.bias"].view(1, -1, 1, 1)
+        h = dsq(pre["S4"]) * h
+        h = dsq(pre["C5"]) * F.conv2d(h, sq["c5.weight"], sq["c5.bias"]).flatten(1)
+        h = dsq(pre["F6"]) * F.linear(h, sq["f6.weight"], sq["f6.bias"])
+        (h * seed).sum().backward()
+    return {name: t.grad / len(x) for name, t in sq.items()}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_paper_diagonal_hessian_returns_exactly_what_it_returned_before(seed):
+    torch.manual_seed(seed)
+    model = LeNet5Faithful()
+    if seed == 1:  # trained-looking weights: larger, with the subsampling coefficients away from the init
+        with torch.no_grad():
+            for p in model.parameters():
+                p.mul_(3).add_(0.1 * torch.randn_like(p))
+    x = torch.rand(24, 1, 28, 28) * 1.275 - 0.1  # 28x28 inputs: the model pads them
+    new, old = paper_diagonal_hessian(model, x), _paper_diagonal_hessian_as_written_before(model, x)
+    assert list(new) == list(old)
+    for name in old:
+        assert torch.equal(new[name], old[name]), name
