@@ -1,9 +1,10 @@
 """Output-size formulas for convolution and pooling, receptive fields, and layer-by-layer shape tables."""
 from __future__ import annotations
 
-
 import torch
 from torch import nn
+
+from .hooks import record_calls
 
 
 def _check(n, kernel, padding, stride, dilation=1, what="convolution", check_fit=True):
@@ -114,18 +115,8 @@ def layer_table(model: nn.Module, input_size=(1, 1, 28, 28), depth: int = 1) -> 
 
 def trace_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple]]:
     """Run ``x`` through the model's leaf modules and record (name, output shape) in call order."""
-    records, hooks = [], []
-    for name, module in model.named_modules():
-        if name and not list(module.children()):
-            hooks.append(module.register_forward_hook(
-                lambda mod, inp, out, name=name: records.append((name, tuple(out.shape)))))
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    return records
+    _, calls = record_calls(model, x)
+    return [(call.name, tuple(call.output.shape)) for call in calls]
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from torchvision.utils import make_grid
 
+from .hooks import capture_activations
+
 
 def _as_images(x: torch.Tensor) -> torch.Tensor:
     """[N, H, W] or [N, 1, H, W] (any dtype) -> float [N, 1, H, W]."""
@@ -61,28 +63,6 @@ def image_grid(images, nrow: int = 8, normalize: bool = True, padding: int = 2, 
     if title:
         ax.set_title(title)
     return fig
-
-
-def capture_activations(model: nn.Module, x: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
-    """Outputs of the named submodules (forward hooks) for input ``x``."""
-    modules = dict(model.named_modules())
-    missing = [name for name in layers if name not in modules]
-    if missing:
-        raise ValueError(f"no layer named {missing} in {type(model).__name__}; layers are {list(modules)[1:]}")
-    out, hooks = {}, []
-    for name in layers:
-        hooks.append(modules[name].register_forward_hook(
-            lambda mod, inp, output, name=name: out.__setitem__(name, output.detach().cpu())))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-        model.train(was_training)
-    return out
 
 
 def plot_feature_maps(model: nn.Module, image: torch.Tensor, layer: str, ncols: int = 8, title: str | None = None):

@@ -81,15 +81,6 @@ def test_measure_speed():
     assert speed["seconds_per_60k_epoch"] == pytest.approx(60_000 / speed["samples_per_s"], rel=0.01)
 
 
-def test_plot_histories():
-    hist = [{"epoch": 1, "train_loss": 0.5, "test_acc": 0.95}, {"epoch": 2, "train_loss": 0.2, "test_acc": 0.97}]
-    fig = variants.plot_histories({"a": hist, "b": hist})
-    assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 2
-    plt.close(fig)
-    with pytest.raises(ValueError, match="non-empty history"):
-        variants.plot_histories({"a": []})
-
-
 def test_plot_prediction_and_widget():
     torch.manual_seed(0)
     model = LeNet5Modern().eval()

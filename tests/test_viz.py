@@ -28,13 +28,6 @@ def test_feature_maps_and_filters():
         viz.plot_filters(model.f6.weight)
 
 
-def test_capture_activations_restores_mode():
-    model = LeNet5Paper().train()
-    acts = viz.capture_activations(model, torch.randn(2, 1, 32, 32), ["c1", "s4"])
-    assert acts["c1"].shape == (2, 6, 28, 28) and acts["s4"].shape == (2, 16, 5, 5)
-    assert model.training
-
-
 def test_history_confusion_misclassified():
     history = [{"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 0.9, "test_acc": 0.6},
                {"epoch": 2, "train_loss": 0.5, "train_acc": 0.8, "test_loss": 0.6, "test_acc": 0.7}]

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..data import load_mnist, prepare
+from ..hooks import record_calls
 from ..models import MODELS
 from ..shapes import layer_table
 from ..widgets import interactive_figure
@@ -25,23 +26,11 @@ def trace_flow(model: nn.Module, x: torch.Tensor) -> list[dict]:
     if not isinstance(x, torch.Tensor) or x.dim() != 4:
         raise ValueError(f"trace_flow expects a batch of images [N, C, H, W], got "
                          f"{list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
-    calls, hooks = [], []
-    for name, module in model.named_modules():
-        if name and not list(module.children()):
-            hooks.append(module.register_forward_hook(
-                lambda mod, inp, out, name=name: calls.append(
-                    (name, type(mod).__name__, tuple(inp[0].shape), tuple(out.shape)))))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-        model.train(was_training)
+    _, calls = record_calls(model, x)
     rows = [{"name": "input", "type": "input", "in_shape": tuple(x.shape), "out_shape": tuple(x.shape)}]
-    for name, kind, in_shape, out_shape in calls:
+    for call in calls:
+        name, kind = call.name, type(call.module).__name__
+        in_shape, out_shape = tuple(call.input.shape), tuple(call.output.shape)
         previous = rows[-1]["out_shape"]
         if in_shape != previous:
             step = "flatten" if len(in_shape) < len(previous) else "reshape/pad"

@@ -21,7 +21,7 @@ from torch import nn
 from ..data import TensorLoader
 from ..models import LeNet5Modern
 from ..train import Trainer, set_seed
-from ..viz import capture_activations
+from ..hooks import capture_activations
 from ..widgets import interactive_figure
 
 # The paper's layer names for the modules of LeNet5Modern whose outputs they correspond to

@@ -29,7 +29,7 @@ from ..data import TensorLoader, load_mnist, prepare
 from ..models import build_model
 from ..shapes import count_parameters
 from ..train import RESULTS_DIR as _RESULTS, Trainer, load_checkpoint, train_model
-from ..viz import capture_activations
+from ..hooks import capture_activations
 from ..widgets import interactive_figure
 
 VARIANTS = {

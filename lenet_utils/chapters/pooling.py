@@ -12,7 +12,8 @@ from ..data import prepare
 from ..layers import Subsampling
 from ..shapes import count_parameters
 from ..train import set_seed, train_model
-from ..viz import capture_activations, image_grid
+from ..hooks import capture_activations, record_calls
+from ..viz import image_grid
 from ..widgets import interactive_figure
 
 POOLING_VARIANTS = ("max", "avg", "subsampling", "stride", "none")
@@ -106,23 +107,10 @@ def shift_sensitivity(model: nn.Module, images: torch.Tensor, labels: torch.Tens
     if len(images) != len(labels):
         raise ValueError(f"images and labels differ in length: {len(images)} vs {len(labels)}")
     layers = list(layers)
-    model.eval()
 
-    modules = dict(model.named_modules())
-    missing = [name for name in layers if name not in modules]
-    if missing:
-        raise ValueError(f"no layer named {missing} in {type(model).__name__}; layers are {list(modules)[1:]}")
-
-    def run(x):  # one forward pass: the scores, and the layers' outputs caught by hooks
-        acts = {}
-        hooks = [modules[name].register_forward_hook(lambda mod, inp, out, name=name: acts.__setitem__(name, out))
-                 for name in layers]
-        try:
-            pred = model(x).argmax(1)
-        finally:
-            for h in hooks:
-                h.remove()
-        return acts, pred
+    def run(x):  # one forward pass: the layers' outputs and the predictions
+        scores, calls = record_calls(model, x, layers)
+        return {call.name: call.output for call in calls}, scores.argmax(1)
 
     base_acts, base_pred = run(prepare(images, normalize))
     rows = []
