@@ -1,4 +1,4 @@
-"""Seeding, device choice, a small Trainer with a progress bar and history, and checkpoints."""
+"""Seeding, device choice, evaluation, a small Trainer with a progress bar and history, and checkpoints."""
 from __future__ import annotations
 
 import os
@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from .data import TensorLoader
 
 CHECKPOINT_FORMAT = 1
 # The repository's committed results (checkpoints and JSON), next to the lenet_utils package.
@@ -39,6 +41,51 @@ def get_device(prefer: str | None = None) -> torch.device:
 def accuracy(scores: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of rows whose largest score sits at the label."""
     return (scores.argmax(1) == labels).float().mean().item()
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, data, loss_fn=None, device=None, batch_size: int = 1000) -> dict:
+    """Mean loss and accuracy of ``model`` on ``data``: an iterable of (x, y) batches (a loader) or a pair of
+    tensors (x, y), cut into batches of ``batch_size``. ``loss_fn`` defaults to cross-entropy; the batches go
+    to ``device`` (default: where the model's parameters are). Runs in eval mode and restores the model's
+    mode afterwards. Returns {"loss", "acc"}."""
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
+        data = TensorLoader(data[0], data[1], batch_size)
+    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    device = _device_of(model) if device is None else torch.device(device)
+    was_training = model.training
+    model.eval()
+    total_loss, correct, seen = 0.0, 0, 0
+    try:
+        for x, y in data:
+            x, y = x.to(device), y.to(device)
+            scores = model(x)
+            total_loss += loss_fn(scores, y).item() * len(y)
+            correct += (scores.argmax(1) == y).sum().item()
+            seen += len(y)
+    finally:
+        model.train(was_training)
+    if seen == 0:
+        raise ValueError("no samples to evaluate: the loader or tensors are empty")
+    return {"loss": total_loss / seen, "acc": correct / seen}
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 2000, device=None) -> torch.Tensor:
+    """Predicted classes (int64 [N], on the CPU) for a tensor of inputs, in eval mode (restored afterwards)."""
+    device = _device_of(model) if device is None else torch.device(device)
+    was_training = model.training
+    model.eval()
+    try:
+        out = [model(x[i : i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out)
 
 
 class Trainer:
@@ -80,25 +127,13 @@ class Trainer:
         return {"train_loss": total_loss / seen, "train_acc": correct / seen, "seconds": seconds,
                 "samples_per_s": seen / seconds}
 
-    @torch.inference_mode()
     def evaluate(self, loader) -> dict:
-        """Mean loss and accuracy over a loader, with the model in eval mode."""
-        self.model.eval()
-        total_loss, correct, seen = 0.0, 0, 0
-        for x, y in loader:
-            x, y = x.to(self.device), y.to(self.device)
-            scores = self.model(x)
-            total_loss += self.loss_fn(scores, y).item() * len(y)
-            correct += (scores.argmax(1) == y).sum().item()
-            seen += len(y)
-        return {"loss": total_loss / seen, "acc": correct / seen}
+        """Mean loss and accuracy over a loader (``evaluate`` with this Trainer's loss and device)."""
+        return evaluate(self.model, loader, self.loss_fn, self.device)
 
-    @torch.inference_mode()
     def predict(self, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
-        """Predicted classes for a tensor of inputs."""
-        self.model.eval()
-        out = [self.model(x[i : i + batch_size].to(self.device)).argmax(1).cpu() for i in range(0, len(x), batch_size)]
-        return torch.cat(out)
+        """Predicted classes for a tensor of inputs (``predict`` on this Trainer's device)."""
+        return predict(self.model, x, batch_size, self.device)
 
     def fit(self, train_loader, test_loader=None, epochs: int = 1, progress: bool = True) -> list[dict]:
         """Train for ``epochs`` passes; returns (and extends) ``self.history``, one dict per epoch."""

@@ -1,11 +1,15 @@
 import os
+import random
 
+import numpy as np
 import pytest
 import torch
+from torch import nn
 
+from lenet_utils.data import TensorLoader
 from lenet_utils.models import LeNet5Classic, LeNet5Modern, LeNet5Paper
-from lenet_utils.train import (CheckpointError, Trainer, accuracy, get_device, load_checkpoint, save_checkpoint,
-                               set_seed, train_model)
+from lenet_utils.train import (CheckpointError, Trainer, accuracy, evaluate, get_device, load_checkpoint, predict,
+                               save_checkpoint, set_seed, train_model)
 
 TIMING_KEYS = {"seconds", "samples_per_s"}
 
@@ -66,13 +70,43 @@ def test_scheduler_and_epoch_hook_are_called(data_root):
         Trainer(model, opt, scheduler_step="step")
 
 
-def test_get_device():
-    assert get_device("cpu") == torch.device("cpu")
-    expected = "cuda" if torch.cuda.is_available() else None
-    if expected is None and not (torch.backends.mps.is_available()):
-        assert get_device() == torch.device("cpu")
+def test_get_device(monkeypatch):
+    assert get_device("cpu") == torch.device("cpu") and get_device("cuda:1") == torch.device("cuda:1")
+    mps = getattr(torch.backends, "mps", None)
+    # no GPU at all: the CPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: False)
+    assert get_device() == torch.device("cpu")
+    # Apple's MPS when there is no CUDA
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: True)
+        assert get_device() == torch.device("mps")
+    # CUDA first, and of several GPUs the one with the most free memory
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
+    free = {0: 2e9, 1: 9e9, 2: 5e9}
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda i: (free[i], 16e9))
+    assert get_device() == torch.device("cuda:1")
 
 
+def test_evaluate_and_predict_need_no_optimizer_and_restore_the_mode():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).train()
+    x, y = torch.randn(10, 1, 2, 2), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+    with torch.no_grad():
+        scores = model(x)
+    expected_acc = (scores.argmax(1) == y).float().mean().item()
+    expected_loss = nn.functional.cross_entropy(scores, y).item()
+    for data in ((x, y), TensorLoader(x, y, batch_size=3)):
+        result = evaluate(model, data)
+        assert result["acc"] == pytest.approx(expected_acc) and result["loss"] == pytest.approx(expected_loss)
+        assert model.training
+    assert evaluate(model, (x, y), loss_fn=nn.MultiMarginLoss())["loss"] == pytest.approx(
+        nn.functional.multi_margin_loss(scores, y).item())
+    assert torch.equal(predict(model, x, batch_size=4), scores.argmax(1)) and model.training
+    with pytest.raises(ValueError, match="no samples to evaluate"):
+        evaluate(model, [])
 def test_checkpoint_round_trip(tmp_path, trained):
     path = trained.save(tmp_path / "modern.pt")
     fresh = LeNet5Modern()
@@ -138,9 +172,12 @@ def test_train_model_rejects_unknown_optimizer(data_root):
 
 def test_set_seed_repeats_random_draws():
     set_seed(5)
-    a = torch.rand(3)
+    draws = torch.rand(3), np.random.rand(3), random.random()
     set_seed(5)
-    assert torch.equal(a, torch.rand(3))
+    assert torch.equal(draws[0], torch.rand(3))
+    assert np.array_equal(draws[1], np.random.rand(3)) and draws[2] == random.random()
+    set_seed(6)
+    assert not torch.equal(draws[0], torch.rand(3))
 
 
 def test_interrupted_write_keeps_the_earlier_checkpoint(tmp_path, monkeypatch):

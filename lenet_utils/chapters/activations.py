@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from ..data import mnist_loaders
 from ..layers import TANH_A, TANH_S, ScaledTanh
 from ..models import LeNet5Classic
-from ..train import set_seed
+from ..train import evaluate, set_seed
 from ..widgets import interactive_figure
 
 
@@ -102,17 +102,6 @@ def grad_norms(model: nn.Module) -> dict[str, float]:
     return norms
 
 
-@torch.no_grad()
-def _accuracy(model, loader) -> float:
-    model.eval()
-    correct = seen = 0
-    for x, y in loader:
-        correct += (model(x).argmax(1) == y).sum().item()
-        seen += len(y)
-    model.train()
-    return correct / seen
-
-
 def train_recording_gradients(model: nn.Module, optimizer, train_loader, test_loader, epochs: int = 1,
                               every: int = 10, progress: bool = True) -> dict:
     """Train with cross-entropy on the CPU and, every ``every`` batches, record each weight layer's
@@ -141,12 +130,12 @@ def train_recording_gradients(model: nn.Module, optimizer, train_loader, test_lo
                 for name, value in grad_norms(model).items():
                     record["grad_norm"][name].append(value)
                 record["loss"].append(loss.item())
-                record["test_acc"].append(_accuracy(model, test_loader))
+                record["test_acc"].append(evaluate(model, test_loader)["acc"])
             optimizer.step()
             step += 1
             bar.update()
     bar.close()
-    record["final_test_acc"] = _accuracy(model, test_loader)
+    record["final_test_acc"] = evaluate(model, test_loader)["acc"]
     return record
 
 
