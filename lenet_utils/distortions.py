@@ -10,7 +10,6 @@ the uncovered border with the background value (-0.1 with the paper's scaling), 
 """
 from __future__ import annotations
 
-import math
 
 import torch
 from torch.nn import functional as F

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import random
 import tempfile
 import time
@@ -36,6 +37,27 @@ def get_device(prefer: str | None = None) -> torch.device:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def describe_machine(device=None) -> dict:
+    """Where and with what a run happens, as every saved result records it: the device, the CPU model and
+    core count, torch's CPU threads, the 1-minute load average (other jobs slow a shared machine down), the
+    operating system, and the Python and torch versions; on a GPU also its name and the CUDA version."""
+    device = torch.device("cpu") if device is None else torch.device(device)
+    cpu = platform.processor() or platform.machine()
+    try:  # Linux names the CPU model here; elsewhere the architecture has to do
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    info = {"device": str(device), "cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+            "platform": platform.platform(), "python": platform.python_version(), "torch": str(torch.__version__)}
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+        info["cuda"] = torch.version.cuda
+    return info
 
 
 def accuracy(scores: torch.Tensor, labels: torch.Tensor) -> float:

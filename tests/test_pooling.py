@@ -5,7 +5,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
+
 
 from lenet_utils.chapters.pooling import (POOLING_VARIANTS, PoolingLeNet, plot_invariance, plot_shift_maps,  # noqa: E402
                                           relative_change, shift_images, shift_maps_for, shift_maps_widget,

@@ -12,6 +12,7 @@ import torch
 from lenet_utils.chapters.reproduction import connection_counts, run_name
 from lenet_utils.models import LeNet5Faithful
 from lenet_utils.paper import PAPER_COUNTS
+from lenet_utils.train import describe_machine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +39,8 @@ def test_reproduce_short_writes_valid_json(tmp_path, data_root):
     record = json.loads((tmp_path / "adam_plain.json").read_text())
     assert record["epochs"] == 1 and len(record["test_error_per_pass"]) == 1
     assert 0 <= record["final_test_error"] <= 100 and record["seed"] == 0
-    assert record["machine"]["device"] == "cpu" and record["torch"] == torch.__version__
+    assert record["machine"]["device"] == "cpu" and record["machine"]["torch"] == str(torch.__version__)
+    assert record["machine"].keys() == describe_machine("cpu").keys()
     assert (tmp_path / "adam_plain.pt").is_file()
 
 

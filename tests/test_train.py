@@ -8,8 +8,8 @@ from torch import nn
 
 from lenet_utils.data import TensorLoader
 from lenet_utils.models import LeNet5Classic, LeNet5Modern, LeNet5Paper
-from lenet_utils.train import (CheckpointError, Trainer, accuracy, evaluate, get_device, load_checkpoint, predict,
-                               save_checkpoint, set_seed, train_model)
+from lenet_utils.train import (CheckpointError, Trainer, accuracy, describe_machine, evaluate, get_device,
+                               load_checkpoint, predict, save_checkpoint, set_seed, train_model)
 
 TIMING_KEYS = {"seconds", "samples_per_s"}
 
@@ -193,3 +193,12 @@ def test_interrupted_write_keeps_the_earlier_checkpoint(tmp_path, monkeypatch):
         save_checkpoint(LeNet5Modern(), path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_describe_machine():
+    info = describe_machine()
+    assert set(info) == {"device", "cpu", "cpu_count", "torch_threads", "load_average_1min", "platform", "python",
+                         "torch"}
+    assert info["device"] == "cpu" and info["cpu_count"] == os.cpu_count()
+    assert info["torch_threads"] == torch.get_num_threads() and info["torch"] == str(torch.__version__)
+    assert isinstance(info["cpu"], str) and info["cpu"] and info["load_average_1min"] >= 0

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -30,7 +28,7 @@ from sklearn.svm import SVC, LinearSVC
 
 from ..data import load_mnist
 from ..paper import PAPER_FIG9
-from ..train import RESULTS_DIR
+from ..train import RESULTS_DIR, describe_machine
 from ..widgets import interactive_figure
 
 SIDE = 28
@@ -147,11 +145,10 @@ def run_baselines(names=None, train_subset=None, test_subset=None, seed: int = 0
 
 
 def save_results(rows: list[dict], path=RESULTS_PATH, seed: int = 0) -> Path:
-    """Write results as JSON: {"machine", "date", "seed", "results": [rows]}."""
+    """Write results as JSON: {"machine" (``describe_machine``), "date", "seed", "results": [rows]}."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}"
-    payload = {"machine": machine, "date": datetime.date.today().isoformat(), "seed": seed, "results": rows}
+    payload = {"machine": describe_machine(), "date": datetime.date.today().isoformat(), "seed": seed, "results": rows}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
 

@@ -4,7 +4,6 @@ what the choice of pixel scaling does to training, and a browser of the digits.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 from torch.nn import functional as F

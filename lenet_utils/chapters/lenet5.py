@@ -17,8 +17,6 @@ Chapter 8 loads these files instead of training for minutes.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -28,7 +26,7 @@ import torch
 from ..data import TensorLoader, load_mnist, prepare
 from ..models import build_model
 from ..shapes import count_parameters
-from ..train import RESULTS_DIR as _RESULTS, Trainer, load_checkpoint, train_model
+from ..train import RESULTS_DIR as _RESULTS, Trainer, describe_machine, load_checkpoint, train_model
 from ..hooks import capture_activations
 from ..widgets import interactive_figure
 
@@ -106,13 +104,6 @@ def summarize(name: str, trainer: Trainer, seed: int) -> dict:
     }
 
 
-def machine_info() -> dict:
-    """Where and under what load the numbers were measured."""
-    return {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "torch": str(torch.__version__),
-            "load_average_1min": round(os.getloadavg()[0], 2)}
-
-
 def measure_speed(name: str, samples: int = 10_000, seed: int = 0) -> dict:
     """Time one pass over ``samples`` training images with the variant's recipe (after a short warm-up)
     and extrapolate to a 60,000-image epoch. Records the load average, since shared machines are noisy."""
@@ -126,11 +117,12 @@ def measure_speed(name: str, samples: int = 10_000, seed: int = 0) -> dict:
     trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=spec["lr"]), device="cpu")
     warm = TensorLoader(loader.x[:4 * spec["batch_size"]], loader.y[:4 * spec["batch_size"]], spec["batch_size"])
     trainer.train_epoch(warm, progress=False)
-    load = os.getloadavg()[0]
+    machine = describe_machine()
     row = trainer.train_epoch(loader, progress=False)
     return {"samples": samples, "samples_per_s": round(row["samples_per_s"]),
-            "seconds_per_60k_epoch": round(60_000 / row["samples_per_s"], 1), "load_average_1min": round(load, 2),
-            "torch_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d %H:%M")}
+            "seconds_per_60k_epoch": round(60_000 / row["samples_per_s"], 1),
+            "load_average_1min": machine["load_average_1min"], "machine": machine,
+            "date": time.strftime("%Y-%m-%d %H:%M")}
 
 
 @torch.no_grad()

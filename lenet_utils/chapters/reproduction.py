@@ -17,8 +17,6 @@ against the bitmaps, the test error per pass).
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -31,31 +29,13 @@ from ..distortions import PaperDistortion
 from ..models import BITMAP_HEIGHT, BITMAP_WIDTH, LeNet5Faithful, MAPLoss, connection_table, rbf_centres
 from ..paper import PAPER_TARGETS
 from ..sdlm import PAPER_MU, SDLM, paper_eta
-from ..train import RESULTS_DIR, Trainer, get_device, save_checkpoint, set_seed
+from ..train import RESULTS_DIR, Trainer, describe_machine, get_device, save_checkpoint, set_seed
 
 DEFAULT_OUT = RESULTS_DIR / "reproduction"
 DEFAULTS = {
     "sdlm": {"batch_size": 16, "mu": PAPER_MU, "curvature_samples": 500},
     "adam": {"batch_size": 32, "max_lr": 2e-3},
 }
-
-
-def machine_description(device: torch.device) -> dict:
-    """Where a run happened: device, CPU model and count, GPU name, torch/CUDA versions."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        if names:
-            cpu = names[0]
-    except OSError:
-        pass
-    info = {"device": str(device), "cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__}
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-        info["cuda"] = torch.version.cuda
-    return info
 
 
 def paper_tensors(device, subset=None, test_subset=None):
@@ -137,8 +117,7 @@ def _record(run, optimizer, seed, epochs, xtr, xte, history, start, device, sett
         "test_errors": int(round((1 - history[-1]["test_acc"]) * len(xte))),
         "paper_test_error": PAPER_TARGETS[run],
         "minutes": round(minutes, 3),
-        "machine": machine_description(device),
-        "torch": torch.__version__,
+        "machine": describe_machine(device),
         "optimizer_settings": settings,
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 
@@ -32,7 +31,7 @@ from ..chapters.lenet5 import VARIANTS
 from ..chapters.reproduction import DEFAULTS as FAITHFUL_DEFAULTS
 from ..data import MNIST_MEAN, MNIST_STD, TensorLoader, data_root, load_mnist, mnist_loaders, prepare
 from ..models import LeNet5Faithful, LeNet5Modern, LeNet5Paper, MAPLoss, build_model
-from ..train import Trainer, evaluate, set_seed
+from ..train import Trainer, describe_machine, evaluate, set_seed
 
 # Each model with its recipe: input scaling, batch size, Adam's learning rate, loss.
 OVERHEAD_RECIPES = {
@@ -170,8 +169,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.overhead:
         result = {"overhead": trainer_overhead(args.models, args.samples, args.repeats, args.seed),
-                  "torch": torch.__version__, "threads": torch.get_num_threads(),
-                  "machine": platform.processor() or platform.machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
+                  "machine": describe_machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
         print(json.dumps(result))
         return result
 
@@ -198,8 +196,7 @@ def main(argv=None) -> dict:
               "seconds_to_target": None if reach["seconds"] is None else round(reach["seconds"], 1),
               "epochs_to_target": reach["epochs"], "test_acc_at_stop": reach["test_acc"],
               "train_images": args.subset or 60_000,
-              "batch_size": args.batch_size, "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "machine": platform.processor() or platform.machine()}
+              "batch_size": args.batch_size, "machine": describe_machine()}
     if args.accuracy:
         result.update(accuracy_runs(args.seed))
     print(json.dumps(result))

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from ..chapters.lenet5 import RESULTS_DIR, VARIANTS, machine_info, measure_speed, summarize, train_variant
-from ..train import save_checkpoint
+from ..chapters.lenet5 import RESULTS_DIR, VARIANTS, measure_speed, summarize, train_variant
+from ..train import describe_machine, save_checkpoint
 
 
 def main(argv=None) -> dict:
@@ -48,7 +48,7 @@ def main(argv=None) -> dict:
         summary_path.write_text(json.dumps(summary, indent=2) + "\n")
         return summary
     for name in args.variants:
-        before = machine_info()
+        before = describe_machine()
         start = time.perf_counter()
         trainer = train_variant(name, args.epochs, args.seed, subset=args.subset, progress=not args.no_progress)
         row = summarize(name, trainer, args.seed)
