@@ -2,6 +2,9 @@
 
 The images are read once through ``torchvision.datasets`` and kept as uint8 tensors of shape
 [N, 28, 28]. Everything the chapters need is a cheap tensor operation on top of that.
+
+Throughout ``lenet_utils`` a ``subset`` (``test_subset``) of N means the first N images of the split,
+never a random draw; the one place that draws a random sample calls it a sample.
 """
 from __future__ import annotations
 
@@ -210,6 +213,26 @@ class TensorLoader:
             yield (self.transform(xb) if self.transform else xb), yb
 
 
+def mnist_tensors(
+    normalize: str | None = "standard",
+    pad: bool = False,
+    subset: int | None = None,
+    test_subset: int | None = None,
+    dataset: str = "mnist",
+    root: str | os.PathLike | None = None,
+    device=None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(x_train, y_train, x_test, y_test): the first ``subset`` training and first ``test_subset`` test images
+    (None: all), prepared with ``prepare(images, normalize, pad)``, and their labels, on ``device``."""
+    out = []
+    for train, size in ((True, subset), (False, test_subset)):
+        images, labels = load_mnist(train, dataset, root)
+        if size is not None:
+            images, labels = images[:size], labels[:size]
+        out += [prepare(images, normalize, pad).to(device), labels.to(device)]
+    return tuple(out)
+
+
 def mnist_loaders(
     batch_size: int = 256,
     normalize: str | None = "standard",
@@ -221,13 +244,6 @@ def mnist_loaders(
     test_batch_size: int = 1000,
     root: str | os.PathLike | None = None,
 ) -> tuple[TensorLoader, TensorLoader]:
-    """(train_loader, test_loader) over prepared in-memory tensors; the train loader shuffles."""
-    xtr, ytr = load_mnist(True, dataset, root)
-    xte, yte = load_mnist(False, dataset, root)
-    if subset is not None:
-        xtr, ytr = xtr[:subset], ytr[:subset]
-    if test_subset is not None:
-        xte, yte = xte[:test_subset], yte[:test_subset]
-    train = TensorLoader(prepare(xtr, normalize, pad), ytr, batch_size, shuffle=True, seed=seed)
-    test = TensorLoader(prepare(xte, normalize, pad), yte, test_batch_size)
-    return train, test
+    """(train_loader, test_loader) over ``mnist_tensors``; the train loader shuffles with ``seed``."""
+    xtr, ytr, xte, yte = mnist_tensors(normalize, pad, subset, test_subset, dataset, root)
+    return TensorLoader(xtr, ytr, batch_size, shuffle=True, seed=seed), TensorLoader(xte, yte, test_batch_size)

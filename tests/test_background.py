@@ -15,7 +15,7 @@ from lenet_utils.train import describe_machine
 
 @pytest.fixture(scope="module")
 def small():
-    return bl.mnist_arrays(train_subset=600, test_subset=200, seed=0)
+    return bl.mnist_arrays(train_sample=600, test_sample=200, seed=0)
 
 
 def test_mnist_arrays_shapes_and_range(small):
@@ -23,15 +23,15 @@ def test_mnist_arrays_shapes_and_range(small):
     assert xtr.shape == (600, 784) and xte.shape == (200, 784)
     assert xtr.dtype == np.float32 and 0 <= xtr.min() and xtr.max() == 1.0
     assert ytr.shape == (600,) and set(np.unique(ytr)) == set(range(10))
-    again = bl.mnist_arrays(train_subset=600, test_subset=200, seed=0)
+    again = bl.mnist_arrays(train_sample=600, test_sample=200, seed=0)
     assert np.array_equal(again[0], xtr)                       # same seed, same sample
 
 
-def test_mnist_arrays_bad_subset():
-    with pytest.raises(ValueError, match="train_subset must be between 1 and 60,000"):
-        bl.mnist_arrays(train_subset=0)
-    with pytest.raises(ValueError, match="test_subset must be between 1 and 10,000"):
-        bl.mnist_arrays(test_subset=10_001)
+def test_mnist_arrays_bad_sample_size():
+    with pytest.raises(ValueError, match="train_sample must be between 1 and 60,000"):
+        bl.mnist_arrays(train_sample=0)
+    with pytest.raises(ValueError, match="test_sample must be between 1 and 10,000"):
+        bl.mnist_arrays(test_sample=10_001)
 
 
 def test_sobel_features_match_skimage(small):
@@ -58,7 +58,7 @@ def test_bad_inputs_explain_the_fix(small):
 
 
 def test_run_baselines_rows(small):
-    rows = bl.run_baselines(["pixels_knn3", "lda9_knn3"], train_subset=1000, test_subset=300, seed=0)
+    rows = bl.run_baselines(["pixels_knn3", "lda9_knn3"], train_sample=1000, test_sample=300, seed=0)
     assert [r["name"] for r in rows] == ["pixels_knn3", "lda9_knn3"]
     for r in rows:
         assert r["train_size"] == 1000 and r["test_size"] == 300

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from lenet_utils.data import (MNIST_MEAN, MNIST_STD, DataError, TensorLoader, check_files, load_mnist,
-                              mnist_loaders, prepare)
+from lenet_utils.data import (MNIST_MEAN, MNIST_STD, DataError, TensorLoader, check_files, load_mnist, mnist_loaders,
+                              mnist_tensors, prepare)
 
 
 def test_load_mnist_shapes_and_types(data_root):
@@ -129,6 +129,17 @@ def test_mnist_loaders(data_root):
     xb, yb = next(iter(train))
     assert xb.shape == (100, 1, 32, 32) and xb.dtype == torch.float32 and yb.shape == (100,)
     assert len(train) == 10 and sum(len(b[1]) for b in test) == 500
+
+
+def test_a_subset_is_the_first_n_images(data_root):
+    images, labels = load_mnist(True)
+    test_images, test_labels = load_mnist(False)
+    xtr, ytr, xte, yte = mnist_tensors("paper", pad=True, subset=300, test_subset=50)
+    assert torch.equal(xtr, prepare(images[:300], "paper", pad=True)) and torch.equal(ytr, labels[:300])
+    assert torch.equal(xte, prepare(test_images[:50], "paper", pad=True)) and torch.equal(yte, test_labels[:50])
+    train, test = mnist_loaders(batch_size=64, subset=300, test_subset=50)
+    assert torch.equal(train.x, prepare(images[:300])) and torch.equal(test.y, test_labels[:50])
+    assert torch.equal(TensorLoader(xtr, ytr, subset=10).y, labels[:10])
 
 
 def test_data_root_precedence(monkeypatch, tmp_path):

@@ -100,28 +100,30 @@ def make_baseline(name: str, seed: int = 0):
     return make_pipeline(*PIPELINES[name]["steps"](seed))
 
 
-def mnist_arrays(train_subset: int | None = None, test_subset: int | None = None, seed: int = 0):
+def mnist_arrays(train_sample: int | None = None, test_sample: int | None = None, seed: int = 0):
     """(x_train, y_train, x_test, y_test) as NumPy: float32 [N, 784] in [0, 1] and int64 [N].
 
-    A subset is a random sample (drawn with ``seed``) of that size; None keeps the whole split.
+    ``train_sample`` / ``test_sample`` draw a random sample of that size (with ``seed``, kept in the split's
+    order), not the first N images as a ``subset`` would; None keeps the whole split.
     """
     out = []
-    for train, size in ((True, train_subset), (False, test_subset)):
+    for train, size in ((True, train_sample), (False, test_sample)):
         images, labels = load_mnist(train)
         n = len(images)
         if size is not None and not 1 <= size <= n:
-            raise ValueError(f"{'train' if train else 'test'}_subset must be between 1 and {n:,}, got {size}")
+            raise ValueError(f"{'train' if train else 'test'}_sample must be between 1 and {n:,}, got {size}")
         idx = np.arange(n) if size is None else np.sort(np.random.default_rng(seed).permutation(n)[:size])
         out += [images.numpy()[idx].reshape(len(idx), -1).astype(np.float32) / 255.0, labels.numpy()[idx]]
     return tuple(out)
 
 
-def run_baselines(names=None, train_subset=None, test_subset=None, seed: int = 0, verbose: bool = False) -> list[dict]:
+def run_baselines(names=None, train_sample=None, test_sample=None, seed: int = 0, verbose: bool = False) -> list[dict]:
     """Train and test each named pipeline (all by default); one dict per pipeline.
 
     Keys: name, features, classifier, train_size, test_size, test_error (fraction), test_error_percent,
-    seconds (fit + predict). ``train_subset`` None uses each pipeline's own full-run size
-    (``PIPELINES[name]["train_size"]``, None meaning all 60,000); ``test_subset`` None uses all 10,000.
+    seconds (fit + predict). The images are random samples (``mnist_arrays``); ``train_sample`` None uses each
+    pipeline's own full-run size (``PIPELINES[name]["train_size"]``, None meaning all 60,000); ``test_sample``
+    None uses all 10,000.
     """
     names = list(PIPELINES) if names is None else list(names)
     unknown = [n for n in names if n not in PIPELINES]
@@ -129,8 +131,8 @@ def run_baselines(names=None, train_subset=None, test_subset=None, seed: int = 0
         raise ValueError(f"unknown baseline(s) {unknown}; choose from {sorted(PIPELINES)}")
     rows = []
     for name in names:
-        size = train_subset if train_subset is not None else PIPELINES[name]["train_size"]
-        xtr, ytr, xte, yte = mnist_arrays(size, test_subset, seed)
+        size = train_sample if train_sample is not None else PIPELINES[name]["train_size"]
+        xtr, ytr, xte, yte = mnist_arrays(size, test_sample, seed)
         start = time.perf_counter()
         model = make_baseline(name, seed).fit(xtr, ytr)
         error = float((model.predict(xte) != yte).mean())

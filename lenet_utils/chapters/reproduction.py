@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..data import TensorLoader, load_mnist, prepare
+from ..data import TensorLoader, mnist_tensors
 from ..distortions import PaperDistortion
 from ..models import BITMAP_HEIGHT, BITMAP_WIDTH, LeNet5Faithful, MAPLoss, connection_table, rbf_centres
 from ..paper import PAPER_TARGETS
@@ -40,14 +40,7 @@ DEFAULTS = {
 
 def paper_tensors(device, subset=None, test_subset=None):
     """(x_train, y_train, x_test, y_test) with the paper's scaling, padded to 32x32, on ``device``."""
-    xtr, ytr = load_mnist(True)
-    xte, yte = load_mnist(False)
-    if subset is not None:
-        xtr, ytr = xtr[:subset], ytr[:subset]
-    if test_subset is not None:
-        xte, yte = xte[:test_subset], yte[:test_subset]
-    return (prepare(xtr, "paper", pad=True).to(device), ytr.to(device),
-            prepare(xte, "paper", pad=True).to(device), yte.to(device))
+    return mnist_tensors("paper", pad=True, subset=subset, test_subset=test_subset, device=device)
 
 
 def sdlm_epoch_hook(x_train, samples: int, batch_size: int, j: float, seed: int, eta_scale: float = 1.0):

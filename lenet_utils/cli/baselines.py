@@ -10,12 +10,13 @@ from ..chapters.background import PIPELINES, RESULTS_PATH, run_baselines, save_r
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Run the hand-made-feature baselines on MNIST.")
     parser.add_argument("--names", nargs="*", default=None, help=f"pipelines to run (default all: {list(PIPELINES)})")
-    parser.add_argument("--train-subset", type=int, default=None)
-    parser.add_argument("--test-subset", type=int, default=None)
+    parser.add_argument("--train-sample", type=int, default=None,
+                        help="train on a random sample of N images (default: each pipeline's own size)")
+    parser.add_argument("--test-sample", type=int, default=None, help="test on a random sample of N images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(RESULTS_PATH))
     args = parser.parse_args(argv)
-    rows = run_baselines(args.names, args.train_subset, args.test_subset, args.seed, verbose=True)
+    rows = run_baselines(args.names, args.train_sample, args.test_sample, args.seed, verbose=True)
     print("wrote", save_results(rows, args.out, args.seed))
 
 
