@@ -14,8 +14,24 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import TensorLoader
+from .models import MAPLoss, build_model
 
 CHECKPOINT_FORMAT = 1
+# How the book trains each model, by name: the first three as their sources do (chapter 8 compares them),
+# the paper-faithful one with Adam (chapter 9 also trains it with the paper's SDLM). The bench times them.
+RECIPES = {
+    "paper": {"model": "LeNet5Paper", "epochs": 10, "lr": 1e-3, "batch_size": 64, "normalize": "standard",
+              "pad": False, "one_cycle": False, "loss": "cross_entropy",
+              "source": "first document (paper-style LeNet-5)"},
+    "classic": {"model": "LeNet5Classic", "epochs": 5, "lr": 1e-3, "batch_size": 256, "normalize": "unit",
+                "pad": False, "one_cycle": False, "loss": "cross_entropy",
+                "source": "second document (sigmoid / max-pool LeNet)"},
+    "modern": {"model": "LeNet5Modern", "epochs": 5, "lr": 3e-3, "batch_size": 128, "normalize": "standard",
+               "pad": False, "one_cycle": True, "loss": "cross_entropy", "source": "ReLU LeNet with a one-cycle schedule"},
+    "faithful": {"model": "LeNet5Faithful", "epochs": 20, "lr": 2e-3, "batch_size": 32, "normalize": "paper",
+                 "pad": True, "one_cycle": True, "loss": "map",
+                 "source": "the 1998 paper's LeNet-5 (sparse C3, RBF output, MAP loss), trained with Adam"},
+}
 # The repository's committed results (checkpoints and JSON), next to the lenet_utils package.
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 
@@ -185,9 +201,11 @@ class Trainer:
 
 
 def train_model(model, epochs=1, lr=1e-3, batch_size=128, optimizer="adam", normalize="standard", pad=False,
-                subset=None, test_subset=None, seed=0, one_cycle=False, progress=True, device="cpu") -> Trainer:
+                subset=None, test_subset=None, seed=0, one_cycle=False, progress=True, device="cpu",
+                loss_fn=None) -> Trainer:
     """The book's one-line training recipe: seeded MNIST loaders, Adam (or SGD with momentum 0.9),
-    optionally a one-cycle learning-rate schedule peaking at ``lr``; returns the fitted Trainer.
+    optionally a one-cycle learning-rate schedule peaking at ``lr``, cross-entropy unless ``loss_fn``
+    says otherwise; returns the fitted Trainer.
 
     ``seed`` fixes the batch order; call ``set_seed`` before building ``model`` to fix its initial weights."""
     from .data import mnist_loaders
@@ -203,9 +221,36 @@ def train_model(model, epochs=1, lr=1e-3, batch_size=128, optimizer="adam", norm
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
     sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(train))
              if one_cycle else None)
-    trainer = Trainer(model, opt, device=device, scheduler=sched)
+    trainer = Trainer(model, opt, loss_fn, device=device, scheduler=sched)
     trainer.fit(train, test, epochs=epochs, progress=progress)
     return trainer
+
+
+def recipe(name: str) -> dict:
+    """``RECIPES[name]``, or a ValueError that lists the recipes."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; choose one of {sorted(RECIPES)}")
+    return RECIPES[name]
+
+
+def recipe_loss(name: str) -> nn.Module:
+    """The loss recipe ``name`` trains with: cross-entropy, or the paper's MAP criterion."""
+    return MAPLoss() if recipe(name)["loss"] == "map" else nn.CrossEntropyLoss()
+
+
+def train_recipe(name: str, epochs: int | None = None, seed: int = 0, subset: int | None = None,
+                 test_subset: int | None = None, progress: bool = True, device="cpu") -> Trainer:
+    """Build ``RECIPES[name]``'s model and train it with that recipe (``epochs`` overrides the recipe's count)
+    on the first ``subset`` training images; returns the fitted Trainer."""
+    spec = recipe(name)
+    epochs = spec["epochs"] if epochs is None else epochs
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    model = build_model(spec["model"])
+    return train_model(model, epochs=epochs, lr=spec["lr"], batch_size=spec["batch_size"],
+                       normalize=spec["normalize"], pad=spec["pad"], subset=subset, test_subset=test_subset,
+                       seed=seed, one_cycle=spec["one_cycle"], progress=progress, device=device,
+                       loss_fn=recipe_loss(name))
 
 
 class CheckpointError(ValueError):

@@ -8,8 +8,10 @@ from torch import nn
 
 from lenet_utils.data import TensorLoader
 from lenet_utils.models import LeNet5Classic, LeNet5Modern, LeNet5Paper
-from lenet_utils.train import (CheckpointError, Trainer, accuracy, describe_machine, evaluate, get_device,
-                               load_checkpoint, predict, save_checkpoint, set_seed, train_model)
+from lenet_utils.models import MODELS, MAPLoss
+from lenet_utils.train import (RECIPES, CheckpointError, Trainer, accuracy, describe_machine, evaluate, get_device,
+                               load_checkpoint, predict, recipe_loss, save_checkpoint, set_seed, train_model,
+                               train_recipe)
 
 TIMING_KEYS = {"seconds", "samples_per_s"}
 
@@ -202,3 +204,18 @@ def test_describe_machine():
     assert info["device"] == "cpu" and info["cpu_count"] == os.cpu_count()
     assert info["torch_threads"] == torch.get_num_threads() and info["torch"] == str(torch.__version__)
     assert isinstance(info["cpu"], str) and info["cpu"] and info["load_average_1min"] >= 0
+
+
+def test_recipes_name_every_model_once():
+    assert sorted(spec["model"] for spec in RECIPES.values()) == sorted(MODELS)
+    assert isinstance(recipe_loss("faithful"), MAPLoss) and isinstance(recipe_loss("paper"), nn.CrossEntropyLoss)
+    with pytest.raises(ValueError, match="unknown recipe 'lenet7'; choose one of"):
+        train_recipe("lenet7")
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        train_recipe("modern", epochs=0)
+
+
+def test_train_recipe_trains_the_faithful_model_with_its_loss(data_root):
+    trainer = train_recipe("faithful", epochs=1, subset=256, test_subset=100, progress=False)
+    assert type(trainer.model).__name__ == "LeNet5Faithful" and isinstance(trainer.loss_fn, MAPLoss)
+    assert len(trainer.history) == 1 and 0 <= trainer.history[0]["test_acc"] <= 1

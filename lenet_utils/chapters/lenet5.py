@@ -4,13 +4,9 @@ it, with saved results, and the chapter's figures.
 Run ``python -m lenet_utils.cli.variants`` (see ``--help``) to train the variants fully and write, into
 ``results/variants/``, one checkpoint per variant (``<name>.pt``: weights and per-epoch history) and
 ``summary.json`` (parameters, final and best test accuracy, seconds per epoch, machine, load, seed).
-Chapter 8 loads these files instead of training for minutes.
-
-| variant | model | recipe |
-| --- | --- | --- |
-| paper   | LeNet5Paper   | first document: standardised input, Adam lr 1e-3, batch 64, 10 epochs |
-| classic | LeNet5Classic | second document: pixels in [0, 1] (ToTensor), Adam lr 1e-3, batch 256, 5 epochs |
-| modern  | LeNet5Modern  | ReLU LeNet: standardised input, Adam with one-cycle schedule peaking at 3e-3, batch 128, 5 epochs |
+Chapter 8 loads these files instead of training for minutes. The recipes (model, input scaling, learning
+rate, batch size, epochs, schedule) are ``VARIANTS``, three rows of ``lenet_utils.train.RECIPES``;
+``lenet_utils.train.train_recipe`` trains one.
 
 ``plot_prediction`` and ``prediction_widget`` draw what chapter 8 shows.
 """
@@ -25,19 +21,13 @@ import torch
 
 from ..data import TensorLoader, load_mnist, prepare
 from ..models import build_model
-from ..shapes import count_parameters
-from ..train import RESULTS_DIR as _RESULTS, Trainer, describe_machine, load_checkpoint, train_model
 from ..hooks import capture_activations
+from ..shapes import count_parameters
+from ..train import RECIPES, RESULTS_DIR as _RESULTS, Trainer, describe_machine, load_checkpoint
 from ..widgets import interactive_figure
 
-VARIANTS = {
-    "paper": {"model": "LeNet5Paper", "epochs": 10, "lr": 1e-3, "batch_size": 64, "normalize": "standard",
-              "one_cycle": False, "source": "first document (paper-style LeNet-5)"},
-    "classic": {"model": "LeNet5Classic", "epochs": 5, "lr": 1e-3, "batch_size": 256, "normalize": "unit",
-                "one_cycle": False, "source": "second document (sigmoid / max-pool LeNet)"},
-    "modern": {"model": "LeNet5Modern", "epochs": 5, "lr": 3e-3, "batch_size": 128, "normalize": "standard",
-               "one_cycle": True, "source": "ReLU LeNet with a one-cycle schedule"},
-}
+# The three variants chapter 8 compares, each with the recipe of its source (``lenet_utils.train.RECIPES``).
+VARIANTS = {name: RECIPES[name] for name in ("paper", "classic", "modern")}
 # The module whose output is each variant's first feature maps (C1, before the activation).
 C1_LAYER = {"paper": "c1", "classic": "features.0", "modern": "features.0"}
 # Where ``python -m lenet_utils.cli.variants`` writes and chapter 8 reads: results/variants/.
@@ -48,19 +38,6 @@ def _check_name(name: str) -> dict:
     if name not in VARIANTS:
         raise ValueError(f"unknown variant {name!r}; choose one of {sorted(VARIANTS)}")
     return VARIANTS[name]
-
-
-def train_variant(name: str, epochs: int | None = None, seed: int = 0, subset: int | None = None,
-                  test_subset: int | None = None, progress: bool = True) -> Trainer:
-    """Train variant ``name`` with its recipe (``epochs`` overrides the recipe's count); returns the Trainer."""
-    spec = _check_name(name)
-    epochs = spec["epochs"] if epochs is None else epochs
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    model = build_model(spec["model"])
-    return train_model(model, epochs=epochs, lr=spec["lr"], batch_size=spec["batch_size"],
-                       normalize=spec["normalize"], subset=subset, test_subset=test_subset, seed=seed,
-                       one_cycle=spec["one_cycle"], progress=progress, device="cpu")
 
 
 def test_inputs(name: str) -> tuple[torch.Tensor, torch.Tensor]:

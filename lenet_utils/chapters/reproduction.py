@@ -29,12 +29,12 @@ from ..distortions import PaperDistortion
 from ..models import BITMAP_HEIGHT, BITMAP_WIDTH, LeNet5Faithful, MAPLoss, connection_table, rbf_centres
 from ..paper import PAPER_TARGETS
 from ..sdlm import PAPER_MU, SDLM, paper_eta
-from ..train import RESULTS_DIR, Trainer, describe_machine, get_device, save_checkpoint, set_seed
+from ..train import RECIPES, RESULTS_DIR, Trainer, describe_machine, get_device, save_checkpoint, set_seed
 
 DEFAULT_OUT = RESULTS_DIR / "reproduction"
 DEFAULTS = {
     "sdlm": {"batch_size": 16, "mu": PAPER_MU, "curvature_samples": 500},
-    "adam": {"batch_size": 32, "max_lr": 2e-3},
+    "adam": {"batch_size": RECIPES["faithful"]["batch_size"], "max_lr": RECIPES["faithful"]["lr"]},
 }
 
 
@@ -58,7 +58,7 @@ def sdlm_epoch_hook(x_train, samples: int, batch_size: int, j: float, seed: int,
 
 
 def train_run(run: str = "plain", optimizer: str = "sdlm", epochs: int = 20, seed: int = 0, batch_size=None,
-              subset=None, test_subset=None, device=None, progress=True, j: float = 0.1, max_lr: float = 2e-3,
+              subset=None, test_subset=None, device=None, progress=True, j: float = 0.1, max_lr: float = DEFAULTS["adam"]["max_lr"],
               curvature_samples: int = 500, tensors=None, eta_scale: float = 1.0, checkpoint_every=None):
     """Train one faithful LeNet-5. Returns (model, history, record) where record is the JSON dict."""
     if run not in ("plain", "distorted"):

@@ -4,11 +4,11 @@
    Normalize, read through a DataLoader, as the source documents and d2l do), then one epoch through
    lenet_utils' in-memory path, same batch size and optimizer: samples/s of each and their ratio.
 2. Time to evaluate the 10,000 test images.
-3. Seconds of training until LeNet5Modern first reaches 99% test accuracy.
-With ``--accuracy`` it also trains LeNet5Modern for 5 epochs and LeNet5Paper as the first source
-document does (Adam, lr 1e-3, 10 epochs) and reports their test accuracy.
+3. Seconds of training until LeNet5Modern first reaches 99% test accuracy (its recipe's learning rate).
+With ``--accuracy`` it also trains LeNet5Modern and LeNet5Paper with their full recipes
+(``lenet_utils.train.RECIPES``: 5 and 10 epochs) and reports their test accuracy.
 With ``--overhead`` it only measures the Trainer's own cost instead: for every model, one pass over
-``--samples`` training images with the model's recipe, timed three ways, alternating in one process
+``--samples`` training images with the model's recipe (``RECIPES``), timed three ways, alternating in one process
 (median of ``--repeats`` runs each, after a warm-up round): a bare forward-loss-backward-step loop over
 contiguous slices of pre-shuffled in-memory tensors, the same bare loop over a shuffling ``TensorLoader``,
 and ``Trainer.train_epoch`` (progress bar, metrics, history) over that same loader.
@@ -24,22 +24,11 @@ import time
 
 import torch
 import torchvision
-from torch import nn
 from torchvision import transforms
 
-from ..chapters.lenet5 import VARIANTS
-from ..chapters.reproduction import DEFAULTS as FAITHFUL_DEFAULTS
 from ..data import MNIST_MEAN, MNIST_STD, TensorLoader, data_root, load_mnist, mnist_loaders, prepare
-from ..models import LeNet5Faithful, LeNet5Modern, LeNet5Paper, MAPLoss, build_model
-from ..train import Trainer, describe_machine, evaluate, set_seed
-
-# Each model with its recipe: input scaling, batch size, Adam's learning rate, loss.
-OVERHEAD_RECIPES = {
-    **{spec["model"]: {"normalize": spec["normalize"], "pad": False, "batch_size": spec["batch_size"],
-                       "lr": spec["lr"], "loss": None} for spec in VARIANTS.values()},
-    "LeNet5Faithful": {"normalize": "paper", "pad": True, "batch_size": FAITHFUL_DEFAULTS["adam"]["batch_size"],
-                       "lr": FAITHFUL_DEFAULTS["adam"]["max_lr"], "loss": MAPLoss},
-}
+from ..models import LeNet5Modern, build_model
+from ..train import RECIPES, Trainer, describe_machine, evaluate, recipe_loss, set_seed, train_recipe
 
 
 def conventional_loaders(batch_size: int, root=None, subset=None):
@@ -60,8 +49,8 @@ def one_epoch(train_loader, seed: int, lr: float) -> float:
     return trainer.train_epoch(train_loader, progress=True)["samples_per_s"]
 
 
-def seconds_to_accuracy(target: float, batch_size: int, max_epochs: int, seed: int, lr: float = 4e-3,
-                        subset=None) -> dict:
+def seconds_to_accuracy(target: float, batch_size: int, max_epochs: int, seed: int,
+                        lr: float = RECIPES["modern"]["lr"], subset=None) -> dict:
     """Train with a one-cycle schedule, evaluating after every epoch; training and evaluation time count."""
     set_seed(seed)
     train, test = mnist_loaders(batch_size=batch_size, seed=seed, subset=subset)
@@ -79,16 +68,11 @@ def seconds_to_accuracy(target: float, batch_size: int, max_epochs: int, seed: i
 
 
 def accuracy_runs(seed: int) -> dict:
+    """LeNet5Modern and LeNet5Paper trained with their full recipes: final (and best) test accuracy."""
     set_seed(seed)
-    train, test = mnist_loaders(batch_size=128, seed=seed)
-    model = LeNet5Modern()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=5 * len(train))
-    modern = Trainer(model, opt, device="cpu", scheduler=sched).fit(train, test, epochs=5)
+    modern = train_recipe("modern", seed=seed).history
     set_seed(seed)
-    train, test = mnist_loaders(batch_size=64, seed=seed, pad=True)
-    model = LeNet5Paper()
-    paper = Trainer(model, torch.optim.Adam(model.parameters(), lr=1e-3), device="cpu").fit(train, test, epochs=10)
+    paper = train_recipe("paper", seed=seed).history
     return {"modern_5_epochs_test_acc": modern[-1]["test_acc"],
             "paper_10_epochs_test_acc": paper[-1]["test_acc"],
             "paper_best_test_acc": max(row["test_acc"] for row in paper),
@@ -107,11 +91,11 @@ def _bare_epoch(model, optimizer, loss_fn, batches) -> None:
 def trainer_overhead(names=None, samples: int = 10_000, repeats: int = 5, seed: int = 0) -> dict:
     """samples/s of a bare training loop (over slices, over a TensorLoader) and of ``Trainer.train_epoch``
     for each model, alternating, median of ``repeats`` runs each after one warm-up round."""
-    names = list(OVERHEAD_RECIPES) if names is None else list(names)
+    names = list(RECIPES) if names is None else list(names)
     images, labels = load_mnist(train=True)
     out = {}
     for name in names:
-        spec = OVERHEAD_RECIPES[name]
+        spec = RECIPES[name]
         x = prepare(images[:samples], spec["normalize"], pad=spec["pad"])
         y = labels[:samples]
         loader = TensorLoader(x, y, spec["batch_size"], shuffle=True, seed=seed)
@@ -125,9 +109,9 @@ def trainer_overhead(names=None, samples: int = 10_000, repeats: int = 5, seed: 
             modes = list(speeds) if round_ % 2 == 0 else list(speeds)[::-1]
             for mode in modes:
                 set_seed(seed)
-                model = LeNet5Faithful() if name == "LeNet5Faithful" else build_model(name)
+                model = build_model(spec["model"])
                 opt = torch.optim.Adam(model.parameters(), lr=spec["lr"])
-                loss_fn = spec["loss"]() if spec["loss"] else nn.CrossEntropyLoss()
+                loss_fn = recipe_loss(name)
                 start = time.perf_counter()
                 if mode == "trainer":
                     Trainer(model, opt, loss_fn, device="cpu").train_epoch(loader, progress=True)
@@ -144,7 +128,7 @@ def trainer_overhead(names=None, samples: int = 10_000, repeats: int = 5, seed: 
                      "runs_samples_per_s": {mode: [round(v) for v in vs] for mode, vs in speeds.items()},
                      "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
         row = out[name]
-        print(f"{name:15s} batch {spec['batch_size']:3d}: bare loop {row['bare_slices_samples_per_s']:6,} (slices) "
+        print(f"{spec['model']:15s} batch {spec['batch_size']:3d}: bare loop {row['bare_slices_samples_per_s']:6,} (slices) "
               f"{row['bare_loader_samples_per_s']:6,} (TensorLoader), Trainer {row['trainer_samples_per_s']:6,} "
               f"samples/s: Trainer overhead {row['trainer_overhead_percent']:+.1f}% "
               f"(load {row['load_average_1min'][0]:.2f} -> {row['load_average_1min'][1]:.2f})", flush=True)
@@ -162,7 +146,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--accuracy", action="store_true", help="also run the 5- and 10-epoch accuracy checks")
     parser.add_argument("--overhead", action="store_true",
                         help="only compare a bare training loop with the Trainer, for every model")
-    parser.add_argument("--models", nargs="+", default=None, choices=list(OVERHEAD_RECIPES),
+    parser.add_argument("--models", nargs="+", default=None, choices=list(RECIPES),
                         help="with --overhead: the models to measure (default all)")
     parser.add_argument("--samples", type=int, default=10_000, help="with --overhead: images per timed pass")
     parser.add_argument("--repeats", type=int, default=5, help="with --overhead: timed runs per way (median)")

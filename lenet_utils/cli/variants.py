@@ -3,7 +3,7 @@
 
 For each variant, ``<name>.pt`` (weights and per-epoch history) and a row of ``summary.json``
 (parameters, final and best test accuracy, seconds per epoch, machine, load, seed). The training itself
-is ``lenet_utils.chapters.lenet5.train_variant``.
+is ``lenet_utils.train.train_recipe``.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from ..chapters.lenet5 import RESULTS_DIR, VARIANTS, measure_speed, summarize, train_variant
-from ..train import describe_machine, save_checkpoint
+from ..chapters.lenet5 import RESULTS_DIR, VARIANTS, measure_speed, summarize
+from ..train import describe_machine, save_checkpoint, train_recipe
 
 
 def main(argv=None) -> dict:
@@ -50,7 +50,7 @@ def main(argv=None) -> dict:
     for name in args.variants:
         before = describe_machine()
         start = time.perf_counter()
-        trainer = train_variant(name, args.epochs, args.seed, subset=args.subset, progress=not args.no_progress)
+        trainer = train_recipe(name, args.epochs, args.seed, subset=args.subset, progress=not args.no_progress)
         row = summarize(name, trainer, args.seed)
         row.update(wall_seconds=round(time.perf_counter() - start, 1), measured_on=before,
                    load_average_1min_after=round(os.getloadavg()[0], 2), subset=args.subset,
