@@ -1,6 +1,7 @@
 """Seeding, device choice, evaluation, a small Trainer with a progress bar and history, and checkpoints."""
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
@@ -37,10 +38,23 @@ RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 
 
 def set_seed(seed: int = 0) -> None:
-    """Seed Python, NumPy and PyTorch (CPU and CUDA) so runs repeat exactly on the same machine."""
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) so runs repeat exactly on the same machine.
+
+    For entry points (a notebook's first cell, a command's main): library functions never call it, they
+    take a seed and draw from their own generator (``seeded``)."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Inside the block torch's global CPU generator starts from ``seed``, as after ``torch.manual_seed(seed)``,
+    so a model built there always gets the same initial weights; afterwards the caller's generator goes on
+    where it was (``torch.random.fork_rng``), as if the block had drawn nothing."""
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        yield
 
 
 def get_device(prefer: str | None = None) -> torch.device:
@@ -207,10 +221,10 @@ def train_model(model, epochs=1, lr=1e-3, batch_size=128, optimizer="adam", norm
     optionally a one-cycle learning-rate schedule peaking at ``lr``, cross-entropy unless ``loss_fn``
     says otherwise; returns the fitted Trainer.
 
-    ``seed`` fixes the batch order; call ``set_seed`` before building ``model`` to fix its initial weights."""
+    ``seed`` fixes the batch order; the initial weights are those ``model`` was built with (build it inside
+    ``seeded(seed)``, as ``train_recipe`` does, to fix them)."""
     from .data import mnist_loaders
 
-    set_seed(seed)
     train, test = mnist_loaders(batch_size=batch_size, normalize=normalize, pad=pad, subset=subset,
                                 test_subset=test_subset, seed=seed)
     if optimizer == "adam":
@@ -240,13 +254,15 @@ def recipe_loss(name: str) -> nn.Module:
 
 def train_recipe(name: str, epochs: int | None = None, seed: int = 0, subset: int | None = None,
                  test_subset: int | None = None, progress: bool = True, device="cpu") -> Trainer:
-    """Build ``RECIPES[name]``'s model and train it with that recipe (``epochs`` overrides the recipe's count)
-    on the first ``subset`` training images; returns the fitted Trainer."""
+    """Build ``RECIPES[name]``'s model with initial weights drawn from ``seed`` and train it with that recipe
+    (``epochs`` overrides the recipe's count) on the first ``subset`` training images, the batches shuffled
+    with ``seed``; returns the fitted Trainer. The caller's random state is left as it was."""
     spec = recipe(name)
     epochs = spec["epochs"] if epochs is None else epochs
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    model = build_model(spec["model"])
+    with seeded(seed):
+        model = build_model(spec["model"])
     return train_model(model, epochs=epochs, lr=spec["lr"], batch_size=spec["batch_size"],
                        normalize=spec["normalize"], pad=spec["pad"], subset=subset, test_subset=test_subset,
                        seed=seed, one_cycle=spec["one_cycle"], progress=progress, device=device,

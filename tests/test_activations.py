@@ -71,9 +71,24 @@ def test_train_recording_gradients_records_every_k_batches():
         act.train_recording_gradients(model, torch.optim.SGD(model.parameters(), lr=0.1), train, test, every=0)
 
 
-def test_compare_activations_same_start_and_bad_optimizer():
+def test_compare_activations_same_start_and_bad_optimizer(monkeypatch, data_root):
     runs = act.compare_activations(("sigmoid", "relu"), subset=128, test_subset=64, every=1, progress=False)
     assert list(runs) == ["sigmoid", "relu"] and runs["relu"]["step"] == [0, 1]
+    # Same start: every activation's network gets the same initial weights and the same batches.
+    seen = []
+
+    def spy(model, optimizer, train, test, **kwargs):
+        seen.append(({k: v.clone() for k, v in model.state_dict().items()}, [y for _, y in train]))
+        return {"layers": [], "step": [], "grad_norm": {}, "loss": [], "test_acc": [], "final_test_acc": 0.0}
+
+    monkeypatch.setattr(act, "train_recording_gradients", spy)
+    act.compare_activations(("sigmoid", "tanh", "relu"), subset=128, test_subset=64, progress=False)
+    (weights, batches), others = seen[0], seen[1:]
+    for other_weights, other_batches in others:
+        assert all(torch.equal(weights[k], other_weights[k]) for k in weights)
+        assert all(torch.equal(a, b) for a, b in zip(batches, other_batches)) and len(batches) == 2
+    act.compare_activations(("sigmoid",), subset=128, test_subset=64, progress=False, seed=1)
+    assert not torch.equal(seen[-1][0]["features.0.weight"], weights["features.0.weight"])  # the seed decides
     with pytest.raises(ValueError, match="optimizer must be 'sgd' or 'adam'"):
         act.compare_activations(optimizer="rmsprop")
     before = torch.get_num_threads()

@@ -7,7 +7,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 
-from lenet_utils.chapters.pooling import (POOLING_VARIANTS, PoolingLeNet, plot_invariance, plot_shift_maps,  # noqa: E402
+from lenet_utils.chapters.pooling import (PoolingLeNet, plot_invariance, plot_shift_maps,  # noqa: E402
                                           relative_change, shift_images, shift_maps_for, shift_maps_widget,
                                           shift_sensitivity, train_pooling_variants, variants_table)
 from lenet_utils.shapes import count_parameters  # noqa: E402

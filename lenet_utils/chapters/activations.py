@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from ..data import mnist_loaders
 from ..layers import TANH_A, TANH_S, ScaledTanh
 from ..models import LeNet5Classic
-from ..train import evaluate, set_seed
+from ..train import evaluate, seeded
 from ..widgets import interactive_figure
 
 
@@ -167,16 +167,16 @@ def compare_activations(names=("sigmoid", "tanh", "relu"), optimizer: str = "sgd
 
 def _compare(names, optimizer, lr, subset, test_subset, batch_size, epochs, every, seed, progress):
     records = {}
-    set_seed(seed)
-    reference = lenet_with_activation("relu").state_dict()  # activations have no parameters
-    for name in names:
-        train, test = mnist_loaders(batch_size=batch_size, subset=subset, test_subset=test_subset, seed=seed)
-        model = lenet_with_activation(name)
-        model.load_state_dict(copy.deepcopy(reference))
-        opt = (torch.optim.SGD(model.parameters(), lr=lr) if optimizer == "sgd"
-               else torch.optim.Adam(model.parameters(), lr=lr))
-        records[name] = train_recording_gradients(model, opt, train, test, epochs=epochs, every=every,
-                                                  progress=progress)
+    with seeded(seed):  # every model's draws come from seed, none from (or into) the caller's stream
+        reference = lenet_with_activation("relu").state_dict()  # activations have no parameters
+        for name in names:
+            train, test = mnist_loaders(batch_size=batch_size, subset=subset, test_subset=test_subset, seed=seed)
+            model = lenet_with_activation(name)
+            model.load_state_dict(copy.deepcopy(reference))
+            opt = (torch.optim.SGD(model.parameters(), lr=lr) if optimizer == "sgd"
+                   else torch.optim.Adam(model.parameters(), lr=lr))
+            records[name] = train_recording_gradients(model, opt, train, test, epochs=epochs, every=every,
+                                                      progress=progress)
     return records
 
 

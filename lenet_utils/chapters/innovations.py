@@ -20,7 +20,7 @@ from torch import nn
 
 from ..data import TensorLoader
 from ..models import LeNet5Modern
-from ..train import Trainer, set_seed
+from ..train import Trainer, seeded
 from ..hooks import capture_activations
 from ..widgets import interactive_figure
 
@@ -85,11 +85,11 @@ def permute_pixels(images: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
 def fit_tensors(model: nn.Module, x_train, y_train, x_test, y_test, epochs: int = 1, lr: float = 1e-3,
                 batch_size: int = 64, seed: int = 0, progress: bool = True) -> Trainer:
     """Train ``model`` with Adam on prepared tensors (x float [N, 1, 28, 28], y int64 [N]); the Trainer's
-    history holds the test accuracy after every epoch. Seeded, so equal budgets are really equal."""
+    history holds the test accuracy after every epoch. The batches are shuffled with ``seed``, so equal budgets
+    are really equal; the initial weights are those ``model`` was built with."""
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise ValueError(f"images and labels differ in length: train {len(x_train)} vs {len(y_train)}, "
                          f"test {len(x_test)} vs {len(y_test)}")
-    set_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
     trainer = Trainer(model, torch.optim.Adam(params, lr=lr), device="cpu")
     trainer.fit(TensorLoader(x_train, y_train, batch_size, shuffle=True, seed=seed),
@@ -178,8 +178,8 @@ def frozen_filter_model(c1: str = "learned", c3: str = "learned", seed: int = 0)
     for name, value in (("c1", c1), ("c3", c3)):
         if value not in choices[name]:
             raise ValueError(f"{name} must be one of {choices[name]}, got {value!r}")
-    set_seed(seed)
-    model = LeNet5Modern()
+    with seeded(seed):
+        model = LeNet5Modern()
     conv1, conv3 = model.features[0], model.features[3]
     if c1 == "handmade":
         with torch.no_grad():

@@ -9,7 +9,7 @@ from matplotlib.patches import Rectangle
 from torch.nn import functional as F
 
 from ..models import build_model
-from ..train import train_model
+from ..train import seeded, train_model
 from ..viz import plot_histories
 from ..widgets import interactive_figure
 
@@ -94,8 +94,8 @@ def compare_normalizations(model_name: str = "LeNet5Paper", normalizations=NORMA
         raise ValueError(f"unknown normalization(s) {bad}; choose from {NORMALIZATIONS}")
     out = {}
     for norm in normalizations:
-        torch.manual_seed(seed)
-        model = build_model(model_name)
+        with seeded(seed):
+            model = build_model(model_name)
         trainer = train_model(model, epochs=epochs, lr=lr, batch_size=batch_size, optimizer=optimizer, normalize=norm, pad=pad, subset=subset,
                               test_subset=test_subset, seed=seed, progress=progress)
         out["raw" if norm is None else norm] = trainer.history

@@ -23,7 +23,7 @@ from ..data import TensorLoader, load_mnist, prepare
 from ..models import build_model
 from ..hooks import capture_activations
 from ..shapes import count_parameters
-from ..train import RECIPES, RESULTS_DIR as _RESULTS, Trainer, describe_machine, load_checkpoint
+from ..train import RECIPES, RESULTS_DIR as _RESULTS, Trainer, describe_machine, load_checkpoint, seeded
 from ..widgets import interactive_figure
 
 # The three variants chapter 8 compares, each with the recipe of its source (``lenet_utils.train.RECIPES``).
@@ -90,7 +90,8 @@ def measure_speed(name: str, samples: int = 10_000, seed: int = 0) -> dict:
     images, labels = load_mnist(train=True)
     loader = TensorLoader(prepare(images[:samples], spec["normalize"]), labels[:samples], spec["batch_size"],
                           shuffle=True, seed=seed)
-    model = build_model(spec["model"])
+    with seeded(seed):
+        model = build_model(spec["model"])
     trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=spec["lr"]), device="cpu")
     warm = TensorLoader(loader.x[:4 * spec["batch_size"]], loader.y[:4 * spec["batch_size"]], spec["batch_size"])
     trainer.train_epoch(warm, progress=False)

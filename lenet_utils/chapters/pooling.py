@@ -11,7 +11,7 @@ from torch.nn import functional as F
 from ..data import prepare
 from ..layers import Subsampling
 from ..shapes import count_parameters
-from ..train import set_seed, train_model
+from ..train import seeded, train_model
 from ..hooks import capture_activations, record_calls
 from ..viz import image_grid
 from ..widgets import interactive_figure
@@ -136,8 +136,9 @@ def train_pooling_variants(variants=POOLING_VARIANTS, epochs: int = 2, subset: i
         raise ValueError(f"unknown pooling variants {bad}; choose from {POOLING_VARIANTS}")
     trainers = {}
     for variant in variants:
-        set_seed(seed)
-        trainers[variant] = train_model(PoolingLeNet(variant), epochs=epochs, lr=lr, batch_size=batch_size, subset=subset,
+        with seeded(seed):
+            model = PoolingLeNet(variant)
+        trainers[variant] = train_model(model, epochs=epochs, lr=lr, batch_size=batch_size, subset=subset,
                                         test_subset=test_subset, seed=seed, progress=progress)
     return trainers
 

@@ -16,6 +16,7 @@ against the bitmaps, the test error per pass).
 """
 from __future__ import annotations
 
+import copy
 import json
 import time
 from pathlib import Path
@@ -29,7 +30,7 @@ from ..distortions import PaperDistortion
 from ..models import BITMAP_HEIGHT, BITMAP_WIDTH, LeNet5Faithful, MAPLoss, connection_table, rbf_centres
 from ..paper import PAPER_TARGETS
 from ..sdlm import PAPER_MU, SDLM, paper_eta
-from ..train import RECIPES, RESULTS_DIR, Trainer, describe_machine, get_device, save_checkpoint, set_seed
+from ..train import RECIPES, RESULTS_DIR, Trainer, describe_machine, get_device, save_checkpoint, seeded
 
 DEFAULT_OUT = RESULTS_DIR / "reproduction"
 DEFAULTS = {
@@ -68,8 +69,8 @@ def train_run(run: str = "plain", optimizer: str = "sdlm", epochs: int = 20, see
     device = torch.device(device) if device is not None else get_device()
     batch_size = batch_size or DEFAULTS[optimizer]["batch_size"]
     xtr, ytr, xte, yte = tensors if tensors is not None else paper_tensors(device, subset, test_subset)
-    set_seed(seed)
-    model = LeNet5Faithful().to(device)
+    with seeded(seed):
+        model = LeNet5Faithful().to(device)
     transform = PaperDistortion(seed=seed) if run == "distorted" else None
     train_loader = TensorLoader(xtr, ytr, batch_size, shuffle=True, seed=seed, transform=transform)
     test_loader = TensorLoader(xte, yte, 1000)
@@ -141,8 +142,8 @@ def compare_batch(samples: int = 2000, batch_size: int = 16, seed: int = 0, curv
     Returns test errors (10,000 test images) and the relative distance between the two weight vectors."""
     device = torch.device(device)
     xtr, ytr, xte, yte = paper_tensors(device, subset=samples)
-    set_seed(seed)
-    init = LeNet5Faithful().to(device)
+    with seeded(seed):
+        init = LeNet5Faithful().to(device)
     probe = SDLM(init.parameters())
     h = probe.estimate_curvature(init, xtr[:curvature_samples])
     eta = eta_scale * paper_eta(1)
@@ -150,8 +151,7 @@ def compare_batch(samples: int = 2000, batch_size: int = 16, seed: int = 0, curv
               "curvature_samples": curvature_samples, "device": str(device)}
     weights = {}
     for name, b in (("one_sample", 1), ("mini_batch", batch_size)):
-        model = LeNet5Faithful(init=False).to(device)
-        model.load_state_dict(init.state_dict())
+        model = copy.deepcopy(init)
         opt = SDLM(model.parameters(), lr=eta * b)
         opt.set_curvature([h[k] for k, _ in model.named_parameters()])
         trainer = Trainer(model, opt, MAPLoss(0.1), device=device)
