@@ -9,7 +9,6 @@ import torch  # noqa: E402
 from lenet_utils.chapters.convolution import (conv_shape_widget, feature_map_widget, message_figure,  # noqa: E402
                                               plot_conv_geometry, plot_digit_feature_maps)
 from lenet_utils.models import LeNet5Modern, LeNet5Paper  # noqa: E402
-from lenet_utils.widgets import interactive_figure  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -72,15 +71,3 @@ def test_widgets_build_and_draw():
     assert fw.children[0].max == 3 and list(fw.children[1].options) == ["features.0", "features.2"]
     with pytest.raises(ValueError, match="images is empty"):
         feature_map_widget(model, torch.randn(0, 1, 28, 28))
-
-
-def test_interactive_figure_calls_the_pure_function():
-    calls = []
-
-    def figure(a):
-        calls.append(a)
-        return message_figure(str(a))
-
-    import ipywidgets
-    interactive_figure(figure, a=ipywidgets.IntSlider(3, 0, 5))
-    assert calls == [3]
