@@ -28,15 +28,14 @@ if [[ $setup == 1 ]]; then
 fi
 bash scripts/vendor_js.sh
 
-# Notebooks find MNIST through $LENET_DATA (see book/intro.md). On machines with
-# the shared offline copy next to the repository, use it; otherwise ./data.
-if [[ -z "${LENET_DATA:-}" ]]; then
-  if [[ -d ../shared/data/MNIST/raw ]]; then
-    export LENET_DATA="$(cd ../shared/data && pwd)"
-  else
-    export LENET_DATA="$PWD/data"
-  fi
-fi
+JUPYTER_BOOK=${JUPYTER_BOOK:-.venv/bin/jupyter-book}
+# The notebooks read MNIST from the data root that lenet_utils resolves ($LENET_DATA, else data/ in the
+# repository), the same for the scripts, the tests and the notebooks; exported as an absolute path so
+# that the kernels, which run in notebooks/, find the same folder.
+python_bin="$(dirname "$JUPYTER_BOOK")/python"
+[[ -x $python_bin ]] || python_bin=python3
+LENET_DATA="$("$python_bin" -c 'from lenet_utils.data import data_root; print(data_root().resolve())')"
+export LENET_DATA
 echo "build_book.sh: LENET_DATA=$LENET_DATA"
 # A non-interactive MPLBACKEND (e.g. Agg, as test scripts often export) would reach
 # the notebook kernels, and plt.show() would then put no figure on the page.
@@ -47,6 +46,6 @@ unset MPLBACKEND
 mkdir -p _build
 touch _build/.build-failed
 start=$(date +%s)
-"${JUPYTER_BOOK:-.venv/bin/jupyter-book}" build . -W --keep-going "${jb_args[@]}"
+"$JUPYTER_BOOK" build . -W --keep-going "${jb_args[@]}"
 rm -f _build/.build-failed
 echo "build_book.sh: site built in $(( $(date +%s) - start )) s: $PWD/_build/html/index.html"

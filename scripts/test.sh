@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WITH_BROWSER=1 bash scripts/setup.sh
-export LENET_DATA=${LENET_DATA:-$PWD/data}
+# The data root as lenet_utils resolves it ($LENET_DATA, else data/ in the repository), absolute, so that
+# the tests and the notebook kernels (which run in notebooks/) read the same folder.
+LENET_DATA="$(.venv/bin/python -c 'from lenet_utils.data import data_root; print(data_root().resolve())')"
+export LENET_DATA
 echo "MNIST data root: $LENET_DATA"
 .venv/bin/python -m pytest tests "$@"
 .venv/bin/python -m pytest --nbval notebooks/ --nbval-cell-timeout=600 -p no:cacheprovider

@@ -1,22 +1,45 @@
+"""Shared fixtures. MNIST comes from one place: the ``data_root`` fixture, which resolves the data root the
+way the notebooks and scripts do (``lenet_utils.data.data_root``: $LENET_DATA, else ``data/`` in the
+repository) and fails with a clear message when the files are not there. Tests never download: a test that
+reads MNIST without asking for ``data_root`` finds no data root set and fails instead of downloading."""
 import os
-from pathlib import Path
 
 import matplotlib
 import pytest
+import torchvision
+
+from lenet_utils.data import DATA_ENV, DataError, check_files, data_root as resolve_data_root
 
 matplotlib.use("Agg")
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# Resolved once, at collection, from the environment the test command was started with; the variable itself
+# is taken away so that only the fixture below can hand the root to a test (or to the notebooks it builds).
+_ROOT = resolve_data_root(os.environ.pop(DATA_ENV, None)).resolve()
 
 
 @pytest.fixture(scope="session")
 def data_root():
-    """The MNIST root: $LENET_DATA, else ../shared/data beside the repository."""
-    root = Path(os.environ.get("LENET_DATA", SHARED_DATA))
-    if not (root / "MNIST" / "raw").is_dir():
-        pytest.fail(f"MNIST not found under {root}; set LENET_DATA to the folder that holds MNIST/raw/")
-    os.environ["LENET_DATA"] = str(root)
-    return root
+    """The MNIST root ($LENET_DATA, else data/ in the repository), set in the environment for the test."""
+    try:
+        check_files(_ROOT, checksum=False)
+    except DataError as err:
+        pytest.fail(f"{err}\nThe tests read MNIST from {_ROOT} and never download it: set {DATA_ENV} to the "
+                    f"folder that holds MNIST/raw/ (the README's test command does).", pytrace=False)
+    os.environ[DATA_ENV] = str(_ROOT)
+    return _ROOT
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _never_download():
+    patch = pytest.MonkeyPatch()
+
+    def refuse(self, *args, **kwargs):
+        raise RuntimeError(f"the tests never download {type(self).__name__}: ask for the data_root fixture")
+
+    for dataset in (torchvision.datasets.MNIST, torchvision.datasets.FashionMNIST):
+        patch.setattr(dataset, "download", refuse)
+    yield
+    patch.undo()
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from lenet_utils.train import describe_machine
 
 
 @pytest.fixture(scope="module")
-def small():
+def small(data_root):
     return bl.mnist_arrays(train_sample=600, test_sample=200, seed=0)
 
 
@@ -27,7 +27,7 @@ def test_mnist_arrays_shapes_and_range(small):
     assert np.array_equal(again[0], xtr)                       # same seed, same sample
 
 
-def test_mnist_arrays_bad_sample_size():
+def test_mnist_arrays_bad_sample_size(data_root):
     with pytest.raises(ValueError, match="train_sample must be between 1 and 60,000"):
         bl.mnist_arrays(train_sample=0)
     with pytest.raises(ValueError, match="test_sample must be between 1 and 10,000"):

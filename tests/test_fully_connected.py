@@ -55,7 +55,7 @@ def test_parameter_share_rejects_a_model_without_parameters():
         parameter_share(nn.Sequential(nn.Flatten(), nn.ReLU()), input_size=(1, 4))
 
 
-def test_plot_shape_flow_draws_one_bar_per_step():
+def test_plot_shape_flow_draws_one_bar_per_step(data_root):
     fig = plot_shape_flow("LeNet5Paper", batch_size=3)
     assert isinstance(fig, plt.Figure) and len(fig.axes) == 1
     assert len(fig.axes[0].patches) == 14  # input, padding, 11 layer calls, flatten

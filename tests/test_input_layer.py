@@ -40,7 +40,7 @@ def test_window_coverage_errors():
         il.window_coverage(28, 5, -1)
 
 
-def test_figures():
+def test_figures(data_root):
     images, labels = lu.load_mnist(train=False)
     assert len(il.plot_coverage(28, 5, (0, 2)).axes) == 3          # two maps and a colour bar
     fig = il.plot_padded_digit(images[0], labels[0], pad=True)
@@ -57,7 +57,7 @@ def test_figures():
         il.plot_digit_browser(images, labels, digit=10)
 
 
-def test_digit_browser_widget():
+def test_digit_browser_widget(data_root):
     import ipywidgets
 
     images, labels = lu.load_mnist(train=False)
@@ -70,7 +70,7 @@ def test_digit_browser_widget():
         digit_browser(images[:5], labels)
 
 
-def test_compare_normalizations_small():
+def test_compare_normalizations_small(data_root):
     hist = il.compare_normalizations("LeNet5Classic", normalizations=(None, "standard"), epochs=1, subset=256,
                                      test_subset=256, pad=False, progress=False)
     assert list(hist) == ["raw", "standard"]

@@ -17,7 +17,7 @@ from lenet_utils.cli import variants as variants_cli  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
+def smoke_run(tmp_path_factory, data_root):
     """The script, for real, on a tiny subset: one epoch of two variants."""
     out = tmp_path_factory.mktemp("variants")
     summary = variants_cli.main(["--variants", "modern", "classic", "--epochs", "1", "--subset", "512",
@@ -75,7 +75,7 @@ def test_unknown_variant_and_bad_arguments():
         variants_cli.main(["--threads", "0"])
 
 
-def test_measure_speed():
+def test_measure_speed(data_root):
     speed = variants.measure_speed("modern", samples=512)
     assert speed["samples"] == 512 and speed["samples_per_s"] > 0
     assert speed["seconds_per_60k_epoch"] == pytest.approx(60_000 / speed["samples_per_s"], rel=0.01)

@@ -79,7 +79,7 @@ def test_shift_sensitivity_rows():
         shift_sensitivity(PoolingLeNet(), images, labels[:3])
 
 
-def test_train_variants_and_table():
+def test_train_variants_and_table(data_root):
     trainers = train_pooling_variants(("avg", "subsampling"), epochs=1, subset=256, test_subset=200, progress=False)
     rows = variants_table(trainers)
     assert [r["variant"] for r in rows] == ["avg", "subsampling"]

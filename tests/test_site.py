@@ -169,7 +169,7 @@ def build_site() -> None:
 
 
 @pytest.fixture(scope="session")
-def site() -> Path:
+def site(data_root) -> Path:  # a build executes the notebooks, which read MNIST
     mode = os.environ.get("LENET_SITE_BUILD", "auto")
     reason = "LENET_SITE_BUILD=always" if mode == "always" else stale_reason()
     if reason:
