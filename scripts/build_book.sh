@@ -4,8 +4,10 @@
 #   2. bash scripts/vendor_js.sh    (MathJax, widget manager, RequireJS -> book/_vendor/)
 #   3. .venv/bin/jupyter-book build .
 # Notebook results are cached in _build/.jupyter_cache, so a rebuild re-runs only
-# the notebooks that changed. Pass --all to rebuild every page from scratch
-# (cached executions are still reused), or --no-setup to skip step 1.
+# the notebooks that changed; when lenet_utils/ or results/ changed since the last
+# build, scripts/notebook_cache.sh drops the cache and every notebook runs again.
+# Pass --all to rebuild every page from scratch (cached executions are still
+# reused), or --no-setup to skip step 1.
 # A cell that raises fails the build (allow_errors: false in _config.yml), and so
 # does any Sphinx warning (-W: an unknown glossary term, citation key, label or
 # directive would otherwise render silently wrong); --keep-going lists them all.
@@ -41,6 +43,12 @@ echo "build_book.sh: LENET_DATA=$LENET_DATA"
 # the notebook kernels, and plt.show() would then put no figure on the page.
 unset MPLBACKEND
 
+# The cache knows only the notebooks' code: a page must never show outputs of older
+# lenet_utils code or older results, so a change there re-executes every notebook.
+if ! bash scripts/notebook_cache.sh check; then
+  jb_args+=(--all)
+fi
+
 # _build/.build-failed marks a failed build, so tests/test_site.py rebuilds instead
 # of testing pages a failed build left behind.
 mkdir -p _build
@@ -48,4 +56,5 @@ touch _build/.build-failed
 start=$(date +%s)
 "$JUPYTER_BOOK" build . -W --keep-going "${jb_args[@]}"
 rm -f _build/.build-failed
+bash scripts/notebook_cache.sh stamp
 echo "build_book.sh: site built in $(( $(date +%s) - start )) s: $PWD/_build/html/index.html"

@@ -21,9 +21,10 @@ A failing page leaves a screenshot in ``_build/site-test-failures/``. A summary
 line (pages, formulas, images, links, widgets) is printed at the end of the run and
 written to ``_build/site-test-summary.json``.
 
-The build: if ``_build/html`` is older than any notebook, markdown page or config
-file, the test rebuilds it first, so running the test suite always checks the
-current sources.
+The build: if ``_build/html`` is older than any notebook, markdown page, config
+file, ``lenet_utils`` module or committed result, the test rebuilds it first, so
+running the test suite always checks the current sources (a change to
+``lenet_utils/`` or ``results/`` re-executes every notebook: scripts/notebook_cache.sh).
 
 Environment variables:
 
@@ -110,13 +111,15 @@ def source_files() -> list[Path]:
         ("notebooks", ["*.ipynb", "*.md"]),
         ("book", ["*.md", "*.bib", "*.ipynb"]),
         ("book/_assets", ["*"]),
+        ("lenet_utils", ["*.py"]),   # the notebooks' outputs come from this code
+        ("results", ["*"]),          # ... and from these committed results
     ]:
         for pattern in patterns:
             out += (ROOT / folder).rglob(pattern) if (ROOT / folder).is_dir() else []
     return [
         p
         for p in out
-        if p.is_file() and ".ipynb_checkpoints" not in p.parts and "_vendor" not in p.parts
+        if p.is_file() and not {".ipynb_checkpoints", "_vendor", "__pycache__"} & set(p.parts)
     ]
 
 
