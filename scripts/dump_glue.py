@@ -99,21 +99,24 @@ def main(argv=None) -> int:
         return compare(*args.compare)
     if args.execute:
         sources = args.paths or sorted(NOTEBOOKS.glob("*.ipynb"))
-        paths = []
-        for nb in sources:
+        for nb in sources:  # print each notebook's values as soon as it has run
             print(f"executing {nb.name}", file=sys.stderr, flush=True)
-            paths.append(execute(nb.resolve(), args.execute))
-    else:
-        paths = []
-        for p in args.paths or [BUILT]:
-            paths += sorted(p.glob("*.ipynb")) if p.is_dir() else [p]
+            _print(execute(nb.resolve(), args.execute))
+        return 0
+    paths = []
+    for p in args.paths or [BUILT]:
+        paths += sorted(p.glob("*.ipynb")) if p.is_dir() else [p]
     if not paths:
         print("no executed notebooks found: build the book or pass --execute OUT", file=sys.stderr)
         return 1
     for path in paths:
-        for name, value in glued(path):
-            print(f"{path.stem}\t{name}\t{value}")
+        _print(path)
     return 0
+
+
+def _print(path: Path) -> None:
+    for name, value in glued(path):
+        print(f"{path.stem}\t{name}\t{value}", flush=True)
 
 
 if __name__ == "__main__":
