@@ -207,9 +207,9 @@ class TensorLoader:
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             if order is None:
                 xb, yb = self.x[start : start + self.batch_size], self.y[start : start + self.batch_size]
-            else:
+            else:  # index_select copies whole rows: several times faster than x[idx] on a CPU
                 idx = order[start : start + self.batch_size]
-                xb, yb = self.x[idx], self.y[idx]
+                xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)
             yield (self.transform(xb) if self.transform else xb), yb
 
 

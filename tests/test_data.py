@@ -109,6 +109,18 @@ def test_tensor_loader_batches_and_seeded_shuffle():
         assert torch.equal(xb.view(-1).long(), yb)  # pairs stay together
 
 
+def test_tensor_loader_batches_are_the_seeded_permutation_of_the_rows():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(50, 1, 4, 4, generator=g), torch.randint(0, 10, (50,), generator=g)
+    loader = TensorLoader(x, y, batch_size=16, shuffle=True, seed=7)
+    for epoch in range(2):  # each pass draws the next permutation from the loader's own generator
+        order = torch.randperm(50, generator=torch.Generator().manual_seed(7).set_state(
+            loader.generator.get_state()))
+        batches = list(loader)
+        assert torch.equal(torch.cat([xb for xb, _ in batches]), x[order])
+        assert torch.equal(torch.cat([yb for _, yb in batches]), y[order])
+
+
 def test_tensor_loader_subset_drop_last_transform():
     x, y = torch.ones(10, 1), torch.arange(10)
     loader = TensorLoader(x, y, batch_size=4, subset=9, drop_last=True, transform=lambda b: b * 2)
