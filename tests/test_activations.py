@@ -103,11 +103,25 @@ def test_figures():
                   "test_acc": [0.1, 0.5]},
             "b": {"layers": ["l1", "l2"], "step": [0, 5], "grad_norm": {"l1": [0.1, 0.2], "l2": [1.0, 0.5]},
                   "test_acc": [0.1, 0.9]}}
-    assert len(act.plot_grad_norms(runs).axes) == 2
-    assert len(act.plot_grad_norms(runs, ["b"]).axes) == 1
-    assert len(act.plot_accuracy_curves(runs).axes) == 1
-    assert len(act.plot_activation("relu", -2, 2).axes) == 2
-    assert len(act.plot_activation_overview().axes) == 2
+    fig = act.plot_grad_norms(runs)
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b"] and fig.axes[0].get_yscale() == "log"
+    for ax, name in zip(fig.axes, ["a", "b"]):  # one line per layer, its recorded norms over the steps
+        assert [list(line.get_ydata()) for line in ax.lines] == [runs[name]["grad_norm"][k] for k in ("l1", "l2")]
+        assert all(list(line.get_xdata()) == [0, 5] for line in ax.lines)
+    assert [ax.get_title() for ax in act.plot_grad_norms(runs, ["b"]).axes] == ["b"]
+    ax = act.plot_accuracy_curves(runs).axes[0]
+    assert [list(line.get_ydata()) for line in ax.lines] == [[10.0, 50.0], [10.0, 90.0]]  # accuracy in %
+    fig = act.plot_activation("relu", -2, 2)
+    x = torch.as_tensor(fig.axes[0].lines[0].get_xdata())
+    assert x[0] == -2 and x[-1] == 2
+    assert torch.allclose(torch.as_tensor(fig.axes[0].lines[0].get_ydata()), torch.relu(x))
+    assert torch.allclose(torch.as_tensor(fig.axes[1].lines[0].get_ydata()), (x > 0).double())
+    assert "derivative" in fig.axes[1].get_title()
+    fig = act.plot_activation_overview()
+    for ax in fig.axes:
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sigmoid", "tanh", "scaled_tanh", "relu"]
+    sigmoid_prime = torch.as_tensor(fig.axes[1].lines[0].get_ydata())
+    assert sigmoid_prime.max().item() == pytest.approx(0.25)
     plt.close("all")
     with pytest.raises(ValueError, match="no recorded run"):
         act.plot_grad_norms(runs, ["c"])

@@ -95,15 +95,24 @@ def test_committed_results_file():
 
 def test_figures(small):
     xtr, ytr, _, _ = small
-    assert len(bl.plot_sobel(xtr[:4], ncols=4).axes) == 8
-    assert len(bl.plot_hog(xtr[:3], ncols=3).axes) == 6
+    fig = bl.plot_sobel(xtr[:4], ncols=4)
+    images = [ax.images[0].get_array() for ax in fig.axes]
+    assert len(images) == 8
+    for i in range(4):  # top row the digits, bottom row their Sobel magnitude
+        assert np.array_equal(images[i], xtr[i].reshape(28, 28))
+        assert np.allclose(images[4 + i], sobel(xtr[i].reshape(28, 28)), atol=1e-6)
+    fig = bl.plot_hog(xtr[:3], ncols=3)
+    assert len(fig.axes) == 6 and fig.axes[3].get_title(loc="left") == "HOG, 7x7 cells (324 numbers)"
     pca = PCA(20).fit(xtr)
     fig = bl.plot_pca_components(pca, n=10, ncols=5)
-    assert sum(len(ax.images) for ax in fig.axes) == 10
+    shown = [ax.images[0].get_array() for ax in fig.axes if ax.images]
+    assert len(shown) == 10 and np.allclose(shown[3], pca.components_[3].reshape(28, 28))
     assert isinstance(bl.plot_projection(pca.transform(xtr), ytr), Figure)
     with pytest.raises(ValueError, match=r"expected z \[N, 2\+\]"):
         bl.plot_projection(np.zeros((5, 1)), np.zeros(5))
-    assert len(bl.plot_error_comparison({"a": 1.0}, {"b": 2.0}).axes[0].patches) == 2
+    ax = bl.plot_error_comparison({"a": 1.0, "c": 3.0}, {"b": 2.0}).axes[0]
+    assert [p.get_width() for p in ax.patches] == [1.0, 2.0, 3.0]      # sorted by error
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "paper: b", "c"]
     for kind in bl.FEATURE_KINDS:
         fig = bl.plot_feature_view(xtr[0], kind, pca=pca, pca_components=5)
         assert len(fig.axes) == 2 and len(fig.axes[1].images) == 1

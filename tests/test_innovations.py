@@ -124,8 +124,13 @@ def test_frozen_filter_model():
 
 def test_plot_permutation():
     images = torch.randint(0, 255, (10, 28, 28), dtype=torch.uint8)
-    fig = plot_permutation(images, pixel_permutation(), labels=torch.arange(10), n=5)
-    assert len(fig.axes) == 10 and all(len(ax.images) == 1 for ax in fig.axes)
+    perm = pixel_permutation()
+    fig = plot_permutation(images, perm, labels=torch.arange(10), n=5)
+    assert len(fig.axes) == 10 and [ax.get_title() for ax in fig.axes[:5]] == ["0", "1", "2", "3", "4"]
+    for i in range(5):  # top row as written, bottom row with the pixels permuted
+        assert np.array_equal(fig.axes[i].images[0].get_array(), images[i].float().numpy())
+        assert np.array_equal(fig.axes[5 + i].images[0].get_array(),
+                              images[i].flatten()[perm].reshape(28, 28).float().numpy())
     plt.close(fig)
     with pytest.raises(ValueError, match="n must be between"):
         plot_permutation(images, pixel_permutation(), n=11)
@@ -134,7 +139,9 @@ def test_plot_permutation():
 def test_plot_permutation_accuracy():
     results = {("cnn", False): 0.95, ("mlp", False): 0.9, ("cnn", True): 0.85, ("mlp", True): 0.9}
     fig = plot_permutation_accuracy(results)
-    assert len(fig.axes) == 1 and len(fig.axes[0].patches) == 4
+    heights = sorted(round(p.get_height(), 6) for p in fig.axes[0].patches)
+    assert heights == [85.0, 90.0, 90.0, 95.0]                               # accuracies in %
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["original pixels", "permuted pixels"]
     plt.close(fig)
 
 
@@ -145,7 +152,9 @@ def test_plot_layer_probe_and_widget():
     labels = rng.integers(0, 10, 50)
     fig = plot_layer_probe(feats, labels, acc, "F6")
     assert len(fig.axes) == 3  # bars, PCA scatter, colour bar
-    assert len(fig.axes[0].patches) == 2
+    assert [round(p.get_height(), 6) for p in fig.axes[0].patches] == [90.0, 95.0]
+    assert [p.get_facecolor() for p in fig.axes[0].patches][1] != fig.axes[0].patches[0].get_facecolor()  # F6 lit
+    assert len(fig.axes[1].collections[0].get_offsets()) == 50 and "F6: 5 numbers" in fig.axes[1].get_title()
     plt.close(fig)
     with pytest.raises(ValueError, match="unknown layer"):
         plot_layer_probe(feats, labels, acc, "C9")

@@ -42,7 +42,11 @@ def test_window_coverage_errors():
 
 def test_figures(data_root):
     images, labels = lu.load_mnist(train=False)
-    assert len(il.plot_coverage(28, 5, (0, 2)).axes) == 3          # two maps and a colour bar
+    fig = il.plot_coverage(28, 5, (0, 2))
+    assert len(fig.axes) == 3                                       # two maps and a colour bar
+    for ax, p in zip(fig.axes, (0, 2)):
+        assert np.array_equal(ax.images[0].get_array(), il.window_coverage(28, 5, p).numpy())
+    assert fig.axes[0].get_title() == "padding 0: corner 1, centre 25"
     fig = il.plot_padded_digit(images[0], labels[0], pad=True)
     assert fig.axes[0].images[0].get_array().shape == (32, 32) and len(fig.axes[0].patches) == 5
     fig = il.plot_padded_digit(images[0], pad=False)

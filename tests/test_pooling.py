@@ -91,7 +91,11 @@ def test_train_variants_and_table(data_root):
 def test_figures():
     rows = [{"shift": s, "s4": 0.1 * s, "changed": 0.05 * s, "acc": 0.9 - 0.1 * s} for s in range(3)]
     fig = plot_invariance({"max": rows, "avg": rows})
-    assert len(fig.axes) == 3 and len(fig.axes[0].lines) == 2
+    assert [ax.get_title() for ax in fig.axes] == ["relative change of s4", "predictions changed", "accuracy"]
+    for ax, key in zip(fig.axes, ("s4", "changed", "acc")):  # one line per variant, in %, against the shift
+        for line in ax.lines:
+            assert list(line.get_xdata()) == [0, 1, 2]
+            assert line.get_ydata() == pytest.approx([100 * r[key] for r in rows])
     with pytest.raises(ValueError, match="no 's2'"):
         plot_invariance({"max": rows}, layer="s2")
     image = torch.zeros(28, 28, dtype=torch.uint8)

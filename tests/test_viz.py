@@ -31,14 +31,19 @@ def test_feature_maps_and_filters():
 def test_history_confusion_misclassified():
     history = [{"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 0.9, "test_acc": 0.6},
                {"epoch": 2, "train_loss": 0.5, "train_acc": 0.8, "test_loss": 0.6, "test_acc": 0.7}]
-    assert len(viz.plot_history(history).axes) == 2
+    loss_ax, acc_ax = viz.plot_history(history).axes
+    assert [list(line.get_ydata()) for line in loss_ax.lines] == [[1.0, 0.5], [0.9, 0.6]]
+    assert [list(line.get_ydata()) for line in acc_ax.lines] == [[50.0, 80.0], [60.0, 70.0]]  # in %
+    assert [t.get_text() for t in acc_ax.get_legend().get_texts()] == ["train", "test"]
     with pytest.raises(ValueError, match="history is empty"):
         viz.plot_history([])
     fig = viz.plot_confusion([0, 1, 1, 2], [0, 1, 2, 2])
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
     assert texts.count("1") == 4 and texts.count("0") == 5
     images = torch.zeros(4, 28, 28)
-    assert len(viz.plot_misclassified(images, [0, 1, 1, 2], [0, 1, 2, 2]).axes) == 10
+    fig = viz.plot_misclassified(images, [0, 1, 1, 2], [0, 1, 2, 2])
+    assert [ax.get_title() for ax in fig.axes if ax.get_title()] == ["1→2"]   # only the wrong one, label→prediction
+    assert fig._suptitle.get_text().startswith("1 misclassified")
     assert "no misclassified" in viz.plot_misclassified(images, [1], [1]).axes[0].texts[0].get_text()
 
 
