@@ -3,8 +3,8 @@
 Used to test the site infrastructure (config, vendored JS, browser test) before the
 real chapters exist, or independently of them:
 
-    python tests/site/make_stub_book.py /tmp/booktest
-    cd /tmp/booktest && bash scripts/vendor_js.sh && jupyter-book build .
+    python tests/site/make_stub_book.py DEST      # default: lenet-stub-book in the system's temp folder
+    cd DEST && bash scripts/vendor_js.sh && jupyter-book build .
 
 Each stub notebook has what the real chapters use: inline and numbered display
 math, a numbered matplotlib figure referenced with {numref}, a widget cell that
@@ -14,7 +14,7 @@ a dropdown solution, a glossary link and a citation. Stubs are never committed.
 from __future__ import annotations
 
 import shutil
-import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -109,7 +109,7 @@ if __name__ == "__main__":
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dest", nargs="?", default="/tmp/booktest")
+    ap.add_argument("dest", nargs="?", default=str(Path(tempfile.gettempdir()) / "lenet-stub-book"))
     ap.add_argument("--real", default=None,
                     help="comma-separated chapters to copy as they are (default: every existing one); "
                          "'' for stubs only")
