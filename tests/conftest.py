@@ -42,6 +42,16 @@ def _never_download():
     patch.undo()
 
 
+@pytest.fixture
+def faithful_model():
+    """A LeNet5Faithful with the weights that seed 0 draws."""
+    from lenet_utils.models import LeNet5Faithful
+    from lenet_utils.train import seeded
+
+    with seeded(0):
+        return LeNet5Faithful()
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

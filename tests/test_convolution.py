@@ -2,19 +2,12 @@
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from lenet_utils.chapters.convolution import (conv_shape_widget, feature_map_widget, message_figure,  # noqa: E402
                                               plot_conv_geometry, plot_digit_feature_maps)
 from lenet_utils.models import LeNet5Modern, LeNet5Paper  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def test_geometry_valid_setting_has_input_and_output_axes():

@@ -7,9 +7,8 @@ from lenet_utils.models import C3_TABLE, LeNet5Faithful, MAPLoss, connection_tab
 
 
 @pytest.fixture
-def model():
-    torch.manual_seed(0)
-    return LeNet5Faithful()
+def model(faithful_model):
+    return faithful_model
 
 
 def test_layer_shapes(model):

@@ -2,7 +2,6 @@
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -11,12 +10,6 @@ from lenet_utils.chapters.pooling import (PoolingLeNet, plot_invariance, plot_sh
                                           relative_change, shift_images, shift_maps_for, shift_maps_widget,
                                           shift_sensitivity, train_pooling_variants, variants_table)
 from lenet_utils.shapes import count_parameters  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.mark.parametrize("pool, params, s4_shape", [

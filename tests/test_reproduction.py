@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from lenet_utils.chapters.reproduction import connection_counts, run_name
-from lenet_utils.models import LeNet5Faithful
 from lenet_utils.paper import PAPER_COUNTS
 from lenet_utils.train import describe_machine
 
@@ -18,9 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def model():
-    torch.manual_seed(0)
-    return LeNet5Faithful()
+def model(faithful_model):
+    return faithful_model
 
 
 def test_counts_equal_the_papers_table(model):

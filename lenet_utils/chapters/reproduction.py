@@ -1,18 +1,13 @@
 """Chapter 9, reproducing the paper: training the paper-faithful LeNet-5, its figures and its counts.
 
-``train_run`` trains ``LeNet5Faithful`` with the MAP loss for 20 passes, without and with the paper's affine
-distortions, using the paper's stochastic diagonal Levenberg-Marquardt schedule (``--optimizer
-sdlm``) or Adam with a one-cycle schedule (``--optimizer adam``), and writes for each run a JSON file
-(test error per pass, final test error, seed, minutes, machine, torch version, optimizer settings)
-and the final checkpoint into ``--out`` (default ``results/reproduction/``):
-
-    {optimizer}_{run}.json   {optimizer}_{run}.pt     (seed 0)
-    {optimizer}_{run}_seed{N}.json   ...              (any other seed, so runs never overwrite each other)
-
-The command ``python -m lenet_utils.cli.reproduce`` runs it. ``compare_batch`` measures mini-batch SDLM
-against one-sample SDLM. ``connection_counts`` counts the model's parameters and connections as the
-paper's table does; the ``plot_*`` functions draw the chapter's figures (Table I, the RBF bitmaps, F6
-against the bitmaps, the test error per pass).
+``train_run`` trains ``LeNet5Faithful`` with the MAP loss, without or with the paper's affine distortions,
+with the paper's stochastic diagonal Levenberg-Marquardt schedule ("sdlm") or Adam with a one-cycle
+schedule ("adam"), and returns the model, its history and the run's JSON record; ``write_run`` saves
+record and checkpoint as ``results/reproduction/<run_name>.json`` and ``.pt``. The command
+``python -m lenet_utils.cli.reproduce`` runs both for the paper's 20 passes. ``compare_batch`` measures
+mini-batch SDLM against one-sample SDLM. ``connection_counts`` counts the model's parameters and
+connections as the paper's table does; the ``plot_*`` functions draw the chapter's figures (Table I, the
+RBF bitmaps, F6 against the bitmaps, the test error per pass).
 """
 from __future__ import annotations
 
