@@ -41,9 +41,11 @@ def glued(path: Path) -> list[tuple[str, str]]:
     out = []
     for cell in nb["cells"]:
         for output in cell.get("outputs", []):
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name is not None:
-                out.append((name, output["data"].get("text/plain", "")))
+            scrap = output.get("metadata", {}).get("scrapbook", {})
+            if "name" in scrap:  # glue(display=False) keys its data by a prefixed mime type
+                data = output["data"]
+                out.append((scrap["name"], data.get(scrap.get("mime_prefix", "") + "text/plain",
+                                                    data.get("text/plain", ""))))
     return out
 
 
