@@ -87,7 +87,15 @@ def test_plot_prediction_and_widget():
     x = torch.randn(1, 28, 28)
     fig = variants.plot_prediction(model, x, variants.C1_LAYER["modern"], label=3)
     assert len(fig.axes) == 2 + 6  # image, probabilities, six C1 maps
-    assert len(fig.axes[1].patches) == 10
+    with torch.no_grad():
+        probs = torch.softmax(model(x.unsqueeze(0)), 1)[0]
+        c1 = model.features[0](x.unsqueeze(0))[0]
+    assert [p.get_height() for p in fig.axes[1].patches] == pytest.approx(probs.tolist(), abs=1e-6)
+    pred = int(probs.argmax())
+    assert fig.axes[0].get_title() == f"label 3, predicted {pred}"
+    assert (fig.axes[0].images[0].get_array() == x[0].numpy()).all()
+    for i, ax in enumerate(fig.axes[2:]):
+        assert ax.get_title() == f"C1 map {i}" and torch.allclose(torch.as_tensor(ax.images[0].get_array()), c1[i])
     plt.close(fig)
     with pytest.raises(ValueError, match="one prepared image"):
         variants.plot_prediction(model, torch.randn(2, 1, 28, 28), "features.0")
