@@ -22,8 +22,9 @@ def test_overhead_mode_times_every_recipe(data_root, capsys):
     assert list(result["overhead"]) == ["modern", "faithful"]
     for row in result["overhead"].values():
         assert row["samples"] == 128 and row["repeats"] == 1
-        for mode in ("bare_slices", "bare_loader", "trainer"):
-            assert row[f"{mode}_samples_per_s"] > 0 and len(row["runs_samples_per_s"][mode]) == 1
+        for prefix in ("", "cpu_"):  # by the wall clock and by CPU time
+            for mode in ("bare_slices", "bare_loader", "trainer"):
+                assert row[f"{prefix}{mode}_samples_per_s"] > 0 and len(row[f"{prefix}runs_samples_per_s"][mode]) == 1
         # the speeds are rounded to whole samples/s, the percentage is computed before rounding
         expected = 100 * (row["bare_loader_samples_per_s"] / row["trainer_samples_per_s"] - 1)
         assert row["trainer_overhead_percent"] == pytest.approx(expected, abs=1 + 300 / row["trainer_samples_per_s"])

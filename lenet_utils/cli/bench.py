@@ -13,7 +13,9 @@ With ``--overhead`` it only measures the Trainer's own cost instead: for every m
 contiguous slices of pre-shuffled in-memory tensors, the same bare loop over a shuffling ``TensorLoader``,
 and ``Trainer.train_epoch`` (progress bar, metrics, history) over that same loader. The Trainer's own cost
 is the time it adds to the bare loop over the same loader; the book's path (Trainer and loader) is compared
-with the bare loop over slices.
+with the bare loop over slices. Each figure is given by the wall clock and by the process's CPU time
+(``cpu_*``): other jobs on a shared machine slow the first, hardly the second (with ``--threads 1``, where
+no thread waits for another).
 The last line printed is one JSON object with every figure.
 """
 from __future__ import annotations
@@ -106,6 +108,7 @@ def trainer_overhead(names=None, samples: int = 10_000, repeats: int = 5, seed: 
         b = spec["batch_size"]
         slices = [(xs[i:i + b], ys[i:i + b]) for i in range(0, len(xs), b)]
         speeds = {"bare_slices": [], "bare_loader": [], "trainer": []}
+        cpu_speeds = {mode: [] for mode in speeds}
         load_before = os.getloadavg()[0]
         for round_ in range(repeats + 1):
             modes = list(speeds) if round_ % 2 == 0 else list(speeds)[::-1]
@@ -114,28 +117,34 @@ def trainer_overhead(names=None, samples: int = 10_000, repeats: int = 5, seed: 
                 model = build_model(spec["model"])
                 opt = torch.optim.Adam(model.parameters(), lr=spec["lr"])
                 loss_fn = recipe_loss(name)
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 if mode == "trainer":
                     Trainer(model, opt, loss_fn, device="cpu").train_epoch(loader, progress=True)
                 else:
                     _bare_epoch(model, opt, loss_fn, slices if mode == "bare_slices" else loader)
-                seconds = time.perf_counter() - start
+                seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
                 if round_ > 0:
                     speeds[mode].append(len(x) / seconds)
-        med = {mode: statistics.median(v) for mode, v in speeds.items()}
-        out[name] = {**{f"{mode}_samples_per_s": round(v) for mode, v in med.items()},
-                     "trainer_overhead_percent": round(100 * (med["bare_loader"] / med["trainer"] - 1), 1),
-                     "loader_overhead_percent": round(100 * (med["bare_slices"] / med["bare_loader"] - 1), 1),
-                     "book_path_overhead_percent": round(100 * (med["bare_slices"] / med["trainer"] - 1), 1),
-                     "batch_size": spec["batch_size"], "samples": len(x), "repeats": repeats,
-                     "runs_samples_per_s": {mode: [round(v) for v in vs] for mode, vs in speeds.items()},
-                     "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
-        row = out[name]
-        print(f"{spec['model']:15s} batch {spec['batch_size']:3d}: bare loop {row['bare_slices_samples_per_s']:6,} (slices) "
-              f"{row['bare_loader_samples_per_s']:6,} (TensorLoader), Trainer {row['trainer_samples_per_s']:6,} "
-              f"samples/s: Trainer's own cost {row['trainer_overhead_percent']:+.1f}%, "
-              f"Trainer + loader {row['book_path_overhead_percent']:+.1f}% "
-              f"(load {row['load_average_1min'][0]:.2f} -> {row['load_average_1min'][1]:.2f})", flush=True)
+                    cpu_speeds[mode].append(len(x) / cpu_seconds)
+        row = {}
+        for prefix, runs in (("", speeds), ("cpu_", cpu_speeds)):
+            med = {mode: statistics.median(v) for mode, v in runs.items()}
+            row.update({f"{prefix}{mode}_samples_per_s": round(v) for mode, v in med.items()})
+            row[f"{prefix}trainer_overhead_percent"] = round(100 * (med["bare_loader"] / med["trainer"] - 1), 1)
+            row[f"{prefix}loader_overhead_percent"] = round(100 * (med["bare_slices"] / med["bare_loader"] - 1), 1)
+            row[f"{prefix}book_path_overhead_percent"] = round(100 * (med["bare_slices"] / med["trainer"] - 1), 1)
+            row[f"{prefix}runs_samples_per_s"] = {mode: [round(v) for v in vs] for mode, vs in runs.items()}
+        row.update(batch_size=spec["batch_size"], samples=len(x), repeats=repeats, torch_threads=torch.get_num_threads(),
+                   load_average_1min=[round(load_before, 2), round(os.getloadavg()[0], 2)])
+        out[name] = row
+        for prefix, what in (("", "wall clock"), ("cpu_", "CPU time")):
+            print(f"{spec['model']:15s} batch {spec['batch_size']:3d}, {what:10s}: bare loop "
+                  f"{row[prefix + 'bare_slices_samples_per_s']:6,} (slices) "
+                  f"{row[prefix + 'bare_loader_samples_per_s']:6,} (TensorLoader), Trainer "
+                  f"{row[prefix + 'trainer_samples_per_s']:6,} samples/s: Trainer's own cost "
+                  f"{row[prefix + 'trainer_overhead_percent']:+.1f}%, Trainer + loader "
+                  f"{row[prefix + 'book_path_overhead_percent']:+.1f}% "
+                  f"(load {row['load_average_1min'][0]:.2f} -> {row['load_average_1min'][1]:.2f})", flush=True)
     return out
 
 
@@ -154,7 +163,12 @@ def main(argv=None) -> dict:
                         help="with --overhead: the models to measure (default all)")
     parser.add_argument("--samples", type=int, default=10_000, help="with --overhead: images per timed pass")
     parser.add_argument("--repeats", type=int, default=5, help="with --overhead: timed runs per way (median)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     if args.overhead:
         result = {"overhead": trainer_overhead(args.models, args.samples, args.repeats, args.seed),
                   "machine": describe_machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
