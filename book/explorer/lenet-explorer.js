@@ -641,7 +641,7 @@
     tip.lineWidth = 2;
     tip.strokeStyle = colours.accent;
     tip.strokeRect(box.c0 * s + 1, box.r0 * s + 1, (box.c1 - box.c0 + 1) * s - 2, (box.r1 - box.r0 + 1) * s - 2);
-    ui.tipText.textContent = `${layer} map ${map}, unit (${row}, ${col}) = ${value.toFixed(3)}. ` +
+    ui.tipText.textContent = `${layer} map ${map}, unit at row ${row}, column ${col}: ${value.toFixed(3)}. ` +
       `It sees input rows ${box.r0}–${box.r1} and columns ${box.c0}–${box.c1} ` +
       `(${box.r1 - box.r0 + 1}×${box.c1 - box.c0 + 1} pixels of the 32×32 input).`;
     ui.tip.classList.add("lx-show");
