@@ -52,13 +52,15 @@ def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
-def summary(values: list[float]) -> dict:
+def summary(values: list[float]) -> dict | None:
+    if not values:
+        return None
     return {"median_ms": round(statistics.median(values), 1), "max_ms": round(max(values), 1),
             "min_ms": round(min(values), 1), "n": len(values)}
 
 
-def open_explorer(browser, base: str, theme: str = "light"):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=theme)
+def open_explorer(browser, base: str, theme: str = "light", height: int = 900):
+    context = browser.new_context(viewport={"width": 1280, "height": height}, color_scheme=theme)
     context.add_init_script(f"localStorage.setItem('mode', '{theme}'); localStorage.setItem('theme', '{theme}');")
     page = context.new_page()
     page.goto(base + "book/explorer.html", wait_until="load")
@@ -77,18 +79,16 @@ def screenshots(browser, base: str, out: Path) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     saved = []
     for theme in ("light", "dark"):
-        context, page = open_explorer(browser, base, theme)
+        # A viewport tall enough for the whole explorer, so that nothing scrolls or overlaps.
+        context, page = open_explorer(browser, base, theme, height=2600)
         page.evaluate("window.lenetExplorer.clear()")
         draw_digit(page, CANVAS, 4)
         page.evaluate(SETTLE)
-        page.locator("#lenet-explorer").scroll_into_view_if_needed()
-        unit = page.locator('#lenet-explorer .lx-layer[data-layer="C3"] canvas').nth(4).bounding_box()
-        page.mouse.move(unit["x"] + unit["width"] * 0.45, unit["y"] + unit["height"] * 0.55)
+        page.locator('#lenet-explorer .lx-layer[data-layer="C3"] canvas').nth(4).hover(position={"x": 28, "y": 32})
         box = page.locator("#lenet-explorer").bounding_box()
-        page.set_viewport_size({"width": 1280, "height": int(box["y"] + box["height"] + 40)})
-        page.mouse.move(unit["x"] + unit["width"] * 0.45, unit["y"] + unit["height"] * 0.55)
         path = out / f"explorer-drawn-4-{theme}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), clip={"x": box["x"] - 12, "y": box["y"] - 12,
+                                              "width": box["width"] + 24, "height": box["height"] + 24})
         saved.append(str(path))
         page.goto(base + "notebooks/03_convolution.html", wait_until="load")
         figure = page.locator(".lenet-conv-shape")
@@ -130,6 +130,7 @@ def main(argv=None) -> int:
         result["time_to_interactive"] = summary(ready)
 
         context, page = open_explorer(browser, base)
+        page.mouse.move(0, 0)
         digits = list(DIGIT_STROKES)
         start = time.perf_counter()
         done = 0
