@@ -186,9 +186,14 @@
   function session(key) {
     if (!sessions[key]) {
       const model = api.meta.models.find((m) => m.key === key);
-      sessions[key] = window.ort.InferenceSession.create(new URL(model.file, DATA).href, {
-        executionProviders: ["wasm"], graphOptimizationLevel: "all",
-      });
+      sessions[key] = fetch(new URL(model.file, DATA))
+        .then((r) => {
+          if (!r.ok) { throw new Error(`${model.file}: HTTP ${r.status}`); }
+          return r.arrayBuffer();
+        })
+        .then((bytes) => window.ort.InferenceSession.create(new Uint8Array(bytes), {
+          executionProviders: ["wasm"], graphOptimizationLevel: "all",
+        }));
     }
     return sessions[key];
   }
@@ -699,15 +704,17 @@
     window.ort.env.wasm.proxy = false;
     window.ort.env.wasm.wasmPaths = ORT_DIR.href;
     window.ort.env.logLevel = "error";
-    const [meta, digits] = await Promise.all([fetchJson("models.json"), fetchJson("digits.json")]);
+    const pendingDigits = fetchJson("digits.json");
+    const meta = await fetchJson("models.json");
     api.meta = meta;
+    state.model = meta.models[0].key;
+    const first = session(state.model);        // the runtime loads while the digits arrive
+    const digits = await pendingDigits;
     const bytes = Uint8Array.from(atob(digits.images_base64), (ch) => ch.charCodeAt(0));
     api.digits = {
       labels: digits.labels, indices: digits.indices, images: bytes,
       perClass: digits.labels.filter((l) => l === 0).length,
     };
-    state.model = meta.models[0].key;
-    const first = session(state.model);
     build();
     ui.status.textContent = `Loading the ${currentModel().short}…`;
     await first;
