@@ -25,11 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import preprocess
+from . import LeNet5Faithful, LeNet5Paper, load_checkpoint, preprocess
 from .data import load_mnist, prepare
-from .faithful import LeNet5Faithful, rbf_centres
-from .models import LeNet5Paper
-from .train import load_checkpoint
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 MAPS = ("C1", "S2", "C3", "S4")
@@ -175,7 +172,7 @@ def export_onnx(key: str, path: Path, results: Path = RESULTS) -> dict:
         "windows": window_geometry(model),
     }
     if isinstance(model, LeNet5Faithful):
-        entry["rbf_centres"] = rbf_centres().tolist()  # the +1/-1 7x12 bitmaps, to draw F6 against
+        entry["rbf_centres"] = model.output.centres.tolist()  # the +1/-1 7x12 bitmaps, to draw F6 against
         entry["rbf_shape"] = [12, 7]
     return entry
 
