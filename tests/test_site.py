@@ -114,6 +114,8 @@ def source_files() -> list[Path]:
         ("lenet_utils", ["*.py"]),   # the notebooks' outputs come from this code
         ("results", ["*"]),          # ... and from these committed results
         ("book/explorer", ["*"]),
+        ("lenet_utils", ["export.py", "preprocess.py"]),   # the explorer's exported models
+        ("results", ["*.pt"]),
     ]:
         for pattern in patterns:
             out += (ROOT / folder).rglob(pattern) if (ROOT / folder).is_dir() else []
