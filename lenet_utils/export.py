@@ -1,6 +1,7 @@
 """Export the book's trained LeNets for the in-browser LeNet explorer.
 
-``python -m lenet_utils.export --out DIR`` (run by ``scripts/build_book.sh``) writes into DIR:
+``export_explorer(DIR)`` (the command ``python -m lenet_utils.cli.export --out DIR``, which
+``scripts/build_book.sh`` runs) writes into DIR:
 
 * ``<key>.onnx`` for each model of ``EXPLORER_MODELS``: one ONNX graph (``torch.onnx.export``) with the
   32x32 model input as input ``input`` and every layer's output as a named graph output
@@ -14,21 +15,20 @@ Everything is made from the committed checkpoints and the data; nothing in DIR i
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import LeNet5Faithful, LeNet5Paper, load_checkpoint, preprocess
+from . import preprocess
 from .data import load_mnist, prepare
-
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+from .models import LeNet5Faithful, LeNet5Paper
+from .train import RESULTS_DIR as RESULTS
+from .train import load_checkpoint
 MAPS = ("C1", "S2", "C3", "S4")
 
 # key -> what to export. "checkpoint" and "record" are relative to results/.
@@ -228,17 +228,3 @@ def export_explorer(out: Path, results: Path = RESULTS, force: bool = False, roo
     meta_path.write_text(json.dumps(meta, separators=(",", ":")) + "\n")
     print(f"export: {len(idx)} test digits -> {out / 'digits.json'}")
     return meta_path
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", required=True, type=Path, help="folder to write the ONNX files and JSON into")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="the results folder holding the checkpoints")
-    parser.add_argument("--force", action="store_true", help="export even if the folder is up to date")
-    args = parser.parse_args(argv)
-    export_explorer(args.out, args.results, args.force)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

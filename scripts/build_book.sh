@@ -2,7 +2,7 @@
 # Build The LeNet Book into _build/html/ with every notebook executed.
 #   1. bash scripts/setup.sh        (.venv with requirements.txt and lenet_utils)
 #   2. bash scripts/vendor_js.sh    (MathJax, widget manager, RequireJS -> book/_vendor/)
-#   3. python -m lenet_utils.export  (the LeNet explorer's ONNX models and test digits -> book/_generated/)
+#   3. python -m lenet_utils.cli.export  (the LeNet explorer's ONNX models and test digits -> book/_generated/)
 #   4. .venv/bin/jupyter-book build .
 #   5. python scripts/cjk_font.py   (the web font for the book's Chinese characters -> _build/html/_static/)
 # Notebook results are cached in _build/.jupyter_cache, so a rebuild re-runs only
@@ -58,7 +58,7 @@ touch _build/.build-failed
 start=$(date +%s)
 # The explorer page (book/explorer.md) runs the trained models in the browser: export them from the
 # committed checkpoints (skipped when nothing changed).
-"$python_bin" -m lenet_utils.export --out book/_generated/lenet-explorer-data
+"$python_bin" -m lenet_utils.cli.export --out book/_generated/lenet-explorer-data
 "$JUPYTER_BOOK" build . -W --keep-going "${jb_args[@]}"
 "$python_bin" scripts/cjk_font.py _build/html
 rm -f _build/.build-failed

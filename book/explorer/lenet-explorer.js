@@ -10,7 +10,7 @@
 //
 // Files (all served by the site itself, nothing from elsewhere):
 //   _static/ort/ort.wasm.min.js + ort-wasm-simd-threaded.{mjs,wasm}   (scripts/vendor_js.sh)
-//   _static/lenet-explorer-data/{models.json, digits.json, *.onnx}     (python -m lenet_utils.export)
+//   _static/lenet-explorer-data/{models.json, digits.json, *.onnx}     (python -m lenet_utils.cli.export)
 //
 // For tests and benchmarks the page exposes window.lenetExplorer (see the `api` object below).
 (function () {
