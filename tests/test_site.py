@@ -113,9 +113,7 @@ def source_files() -> list[Path]:
         ("book/_assets", ["*"]),
         ("lenet_utils", ["*.py"]),   # the notebooks' outputs come from this code
         ("results", ["*"]),          # ... and from these committed results
-        ("book/explorer", ["*"]),
-        ("lenet_utils", ["export.py", "preprocess.py"]),   # the explorer's exported models
-        ("results", ["*.pt"]),
+        ("book/explorer", ["*"]),    # the explorer's and chapter 3's in-page scripts
     ]:
         for pattern in patterns:
             out += (ROOT / folder).rglob(pattern) if (ROOT / folder).is_dir() else []
