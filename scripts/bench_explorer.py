@@ -113,12 +113,13 @@ def main(argv=None) -> int:
     parser.add_argument("--loads", type=int, default=5, help="page loads for the time to interactive")
     parser.add_argument("--strokes", type=int, default=20, help="strokes for the latency")
     parser.add_argument("--screenshots", type=Path, help="folder to save screenshots into")
+    parser.add_argument("--site", type=Path, default=SITE, help="the built site (default _build/html)")
     args = parser.parse_args(argv)
-    if not (SITE / "book" / "explorer.html").is_file():
-        raise SystemExit(f"{SITE} has no explorer page: build the book first (bash scripts/build_book.sh)")
+    if not (args.site / "book" / "explorer.html").is_file():
+        raise SystemExit(f"{args.site} has no explorer page: build the book first (bash scripts/build_book.sh)")
     from playwright.sync_api import sync_playwright
 
-    base = serve(SITE)
+    base = serve(args.site)
     result = {"load_before": loadavg()}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
