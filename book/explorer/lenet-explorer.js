@@ -27,6 +27,7 @@
   const api = {
     ready: null,             // Promise: true once the first model has run and the page is drawn
     readyAt: null,           // performance.now() at that moment (ms since navigation start)
+    timings: { script: performance.now() },   // when this script ran, the metadata came, the first network was ready
     error: null,             // why the explorer could not start, if it could not
     latencies: [],           // per finished stroke: {render: ms to maps and scores drawn, frame: ms to next frame}
     meta: null,              // models.json
@@ -185,10 +186,12 @@
   const sessions = {};
   function session(key) {
     if (!sessions[key]) {
-      const model = api.meta.models.find((m) => m.key === key);
-      sessions[key] = fetch(new URL(model.file, DATA))
+      // Before models.json has come, the page's first network (data-first-model) is <key>.onnx.
+      const model = api.meta && api.meta.models.find((m) => m.key === key);
+      const file = model ? model.file : `${key}.onnx`;
+      sessions[key] = fetch(new URL(file, DATA))
         .then((r) => {
-          if (!r.ok) { throw new Error(`${model.file}: HTTP ${r.status}`); }
+          if (!r.ok) { throw new Error(`${file}: HTTP ${r.status}`); }
           return r.arrayBuffer();
         })
         .then((bytes) => window.ort.InferenceSession.create(new Uint8Array(bytes), {
@@ -704,11 +707,15 @@
     window.ort.env.wasm.proxy = false;
     window.ort.env.wasm.wasmPaths = ORT_DIR.href;
     window.ort.env.logLevel = "error";
+    // The runtime and the first network load while the metadata and the digits arrive.
+    const early = root.dataset.firstModel;
+    if (early) { session(early).catch(() => {}); }
     const pendingDigits = fetchJson("digits.json");
     const meta = await fetchJson("models.json");
+    api.timings.meta = performance.now();
     api.meta = meta;
-    state.model = meta.models[0].key;
-    const first = session(state.model);        // the runtime loads while the digits arrive
+    state.model = meta.models.some((m) => m.key === early) ? early : meta.models[0].key;
+    const first = session(state.model);
     const digits = await pendingDigits;
     const bytes = Uint8Array.from(atob(digits.images_base64), (ch) => ch.charCodeAt(0));
     api.digits = {
@@ -718,6 +725,7 @@
     build();
     ui.status.textContent = `Loading the ${currentModel().short}…`;
     await first;
+    api.timings.session = performance.now();
     ui.status.textContent = "";
     await selectDigit(api.digits.labels.indexOf(7));
     api.readyAt = performance.now();
