@@ -2,7 +2,9 @@
 # Build The LeNet Book into _build/html/ with every notebook executed.
 #   1. bash scripts/setup.sh        (.venv with requirements.txt and lenet_utils)
 #   2. bash scripts/vendor_js.sh    (MathJax, widget manager, RequireJS -> book/_vendor/)
-#   3. .venv/bin/jupyter-book build .
+#   3. python -m lenet_utils.cli.export  (the LeNet explorer's ONNX models and test digits -> book/_generated/)
+#   4. .venv/bin/jupyter-book build .
+#   5. python scripts/cjk_font.py   (the web font for the book's Chinese characters -> _build/html/_static/)
 # Notebook results are cached in _build/.jupyter_cache, so a rebuild re-runs only
 # the notebooks that changed; when lenet_utils/ or results/ changed since the last
 # build, scripts/notebook_cache.sh drops the cache and every notebook runs again.
@@ -54,7 +56,11 @@ fi
 mkdir -p _build
 touch _build/.build-failed
 start=$(date +%s)
+# The explorer page (book/explorer.md) runs the trained models in the browser: export them from the
+# committed checkpoints (skipped when nothing changed).
+"$python_bin" -m lenet_utils.cli.export --out book/_generated/lenet-explorer-data
 "$JUPYTER_BOOK" build . -W --keep-going "${jb_args[@]}"
+"$python_bin" scripts/cjk_font.py _build/html
 rm -f _build/.build-failed
 bash scripts/notebook_cache.sh stamp
 echo "build_book.sh: site built in $(( $(date +%s) - start )) s: $PWD/_build/html/index.html"

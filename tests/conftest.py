@@ -58,3 +58,12 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+# The built site, its local HTTP server and the headless Chromium context are defined in test_site.py
+# and shared, one of each per session, by every test that opens pages (test_site.py, test_explorer.py).
+import test_site as _site  # noqa: E402
+
+site = pytest.fixture(scope="session")(_site.site)
+server = pytest.fixture(scope="session")(_site.server)
+browser_context = pytest.fixture(scope="session")(_site.browser_context)

@@ -113,6 +113,7 @@ def source_files() -> list[Path]:
         ("book/_assets", ["*"]),
         ("lenet_utils", ["*.py"]),   # the notebooks' outputs come from this code
         ("results", ["*"]),          # ... and from these committed results
+        ("book/explorer", ["*"]),    # the explorer's and chapter 3's in-page scripts
     ]:
         for pattern in patterns:
             out += (ROOT / folder).rglob(pattern) if (ROOT / folder).is_dir() else []
@@ -171,7 +172,7 @@ def build_site() -> None:
             )
 
 
-@pytest.fixture(scope="session")
+# A session fixture, declared in tests/conftest.py (shared with tests/test_explorer.py).
 def site(data_root) -> Path:  # a build executes the notebooks, which read MNIST
     mode = os.environ.get("LENET_SITE_BUILD", "auto")
     reason = "LENET_SITE_BUILD=always" if mode == "always" else stale_reason()
@@ -206,7 +207,7 @@ class _Server(http.server.ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-@pytest.fixture(scope="session")
+# A session fixture, declared in tests/conftest.py (shared with tests/test_explorer.py).
 def server(site):
     httpd = _Server(
         ("127.0.0.1", 0), partial(_QuietHandler, directory=str(site))
@@ -221,7 +222,7 @@ def server(site):
 # ------------------------------------------------------------------------- browser
 
 
-@pytest.fixture(scope="session")
+# A session fixture, declared in tests/conftest.py (shared with tests/test_explorer.py).
 def browser_context(server):
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
         pytest.fail(
@@ -382,6 +383,63 @@ RAW_MATH = [
 LOADING = re.compile(r"Loading widget", re.I)
 
 
+# ------------------------------------------------------- Chinese characters (issue 12)
+# The book ships its own CJK web font (scripts/cjk_font.py, book/_assets/cjk-font.css), so that the
+# glossary's Chinese terms show on a machine with no Chinese font. On every page with CJK text the
+# font must be loaded and must be what the browser actually drew those characters with.
+CJK_FAMILY = "LeNet Book CJK"
+CJK_TEXT = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+CJK_PROBE_JS = r"""
+async (family) => {
+  await document.fonts.ready;
+  const cjk = /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]/g;
+  const nodes = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (el && (n.nodeValue.match(cjk) || []).length && !el.closest("script, style") && !el.dataset.cjkProbe) {
+      el.dataset.cjkProbe = String(nodes.length);
+      nodes.push(el);
+    }
+  }
+  const chars = [...new Set(nodes.flatMap((el) => [...el.childNodes]
+      .filter((c) => c.nodeType === 3).flatMap((c) => c.nodeValue.match(cjk) || [])))].join("");
+  const faces = [...document.fonts].filter((f) => f.family.replace(/["']/g, "") === family);
+  return {chars, faces: faces.map((f) => f.status), check: document.fonts.check(`16px "${family}"`, chars),
+          counts: nodes.map((el) => [...el.childNodes].filter((c) => c.nodeType === 3)
+              .reduce((k, c) => k + (c.nodeValue.match(cjk) || []).length, 0))};
+}
+"""
+
+
+def cjk_font_problems(page) -> list[str]:
+    """Problems with the CJK web font on a page that shows CJK characters (none if it shows none)."""
+    info = page.evaluate(CJK_PROBE_JS, CJK_FAMILY)
+    if not info["chars"]:
+        return []
+    problems = []
+    if "loaded" not in info["faces"] or not info["check"]:
+        problems.append(f"the web font {CJK_FAMILY!r} is not loaded (font faces: {info['faces']}) "
+                        f"for the CJK characters {info['chars'][:20]!r}")
+    # Ask Chromium which fonts it drew each element's own text with (DevTools protocol).
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        for i, count in enumerate(info["counts"]):
+            node_id = cdp.send("DOM.querySelector", {"nodeId": root, "selector": f'[data-cjk-probe="{i}"]'})["nodeId"]
+            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node_id})["fonts"]
+            custom = sum(f["glyphCount"] for f in fonts if f.get("isCustomFont"))
+            if custom < count:
+                problems.append(f"{count - custom} of {count} CJK characters of an element were drawn with "
+                                f"{[f['familyName'] for f in fonts if not f.get('isCustomFont')]}, not the web font")
+                break
+    finally:
+        cdp.detach()
+    return problems
+
+
 def is_local(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme in ("data", "blob", "about", "file", "chrome-error", "javascript"):
@@ -454,6 +512,9 @@ def test_page(page_path, site, server, browser_context):
         if info["widgetsUndrawn"]:
             problems.append(f"{info['widgetsUndrawn']} of {info['widgets']} saved widget views not drawn")
 
+        if CJK_TEXT.search(info["text"]):
+            problems += cjk_font_problems(page)
+
         bad_imgs = [i["src"] for i in info["images"] if not i["ok"]]
         if bad_imgs:
             problems.append("images that did not load: " + ", ".join(bad_imgs))
@@ -484,6 +545,19 @@ def test_page(page_path, site, server, browser_context):
                         + "\n  - ".join(problems), pytrace=False)
     finally:
         page.close()
+
+
+def test_cjk_font_covers_every_cjk_character(site):
+    """The web font has a glyph for every CJK character of the built site."""
+    from fontTools.ttLib import TTFont
+
+    chars = {ch for p in built_html() for ch in CJK_TEXT.findall(p.read_text(encoding="utf-8", errors="replace"))}
+    font = site / "_static" / "lenet-cjk.woff2"
+    assert chars, "the site has no CJK characters (the glossary should have the Chinese terms)"
+    assert font.is_file(), f"{font} missing: scripts/build_book.sh makes it with scripts/cjk_font.py"
+    cmap = TTFont(font).getBestCmap()
+    missing = sorted(ch for ch in chars if ord(ch) not in cmap)
+    assert not missing, f"the CJK web font lacks {''.join(missing)!r}"
 
 
 def test_no_unexpected_pages(site):
