@@ -50,6 +50,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# A cell whose execute_reply the client read this long after the kernel sent it lost its
+# wake-up (the signature of the issue-9 stall; cf. LATE_REPLY_S in book/_ext/shell_wakeup.py).
+LATE_REPLY_S = 30.0
 
 # ----------------------------------------------------------------------------- config
 
@@ -657,6 +660,8 @@ def run(args) -> Path:
                 jsonl.flush()
                 m = med.get((rec["mode"], rec["nb"]))
                 flag = " STALL" if m and rec["wall_s"] > args.stall_factor * m else ""
+                late = [kc["cell"] for kc in rec.get("kernel_cells", []) if kc.get("reply_lag_s", 0) > LATE_REPLY_S]
+                flag += f" LATE REPLY in cell(s) {late}" if late else ""
                 flag += f" ERROR {rec['error'][:200]!r}" if rec.get("error") else ""
                 print(f"  {rec['mode']:5s} r{rec['round']:03d} {rec['nb']:28s} {rec['wall_s']:8.1f} s "
                       f"(load {loads[-1]:.2f}){flag}", flush=True)
@@ -743,10 +748,14 @@ def report(out: Path, stall_factor: float = 3.0) -> dict:
     cells = []
     for r in records:
         for c in r.get("nbval_cells") or r.get("client_cells", []):
-            cells.append((c["client_s"], r["mode"], r["nb"], c["cell"], r.get("load1")))
-    cells.sort(reverse=True)
+            cells.append((c["client_s"], r["mode"], r["nb"], c["cell"], r.get("load1"), c.get("kernel_cpu_s")))
+    cells.sort(key=lambda c: c[0], reverse=True)
+    by_cpu = sorted((c for c in cells if c[5] is not None), key=lambda c: c[5], reverse=True)
     legit = [c for c in cells if c[0] < 300]
     lags = [kc["reply_lag_s"] for r in records for kc in r.get("kernel_cells", []) if "reply_lag_s" in kc]
+    late = [{"mode": r["mode"], "round": r["round"], "nb": r["nb"], "cell": kc["cell"],
+             "reply_lag_s": kc["reply_lag_s"], "wall_s": r["wall_s"], "load1": r.get("load1")}
+            for r in records for kc in r.get("kernel_cells", []) if kc.get("reply_lag_s", 0) > LATE_REPLY_S]
     summary = {
         "run": meta,
         "executions": len(records),
@@ -755,8 +764,14 @@ def report(out: Path, stall_factor: float = 3.0) -> dict:
         "notebooks": rows,
         "stalled": [{k: r[k] for k in ("mode", "round", "nb", "wall_s", "error", "load1")} for r in stalls],
         "slowest_cells": [
-            {"client_s": round(c[0], 2), "mode": c[1], "nb": c[2], "cell": c[3], "load1": c[4]} for c in legit[:10]
+            {"client_s": round(c[0], 2), "mode": c[1], "nb": c[2], "cell": c[3], "load1": c[4],
+             "kernel_cpu_s": None if c[5] is None else round(c[5], 2)} for c in legit[:10]
         ],
+        "most_cpu_cells": [
+            {"kernel_cpu_s": round(c[5], 2), "client_s": round(c[0], 2), "mode": c[1], "nb": c[2], "cell": c[3],
+             "load1": c[4]} for c in by_cpu[:10]
+        ],
+        "late_replies": late,
         "reply_lag_s": {"n": len(lags), "max": max(lags) if lags else None,
                         "p99": sorted(lags)[int(0.99 * (len(lags) - 1))] if lags else None},
     }
@@ -773,14 +788,21 @@ def report(out: Path, stall_factor: float = 3.0) -> dict:
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(f"| {r['mode']} | {r['nb']} | {r['n']} | {r['median_s']:.1f} | {r['max_s']:.1f} | {r['stalls']} | {r['errors']} |")
-    print(f"\nexecutions {summary['executions']}, stalls {summary['stalls']}, errors {summary['errors']}")
+    print(f"\nexecutions {summary['executions']}, stalls {summary['stalls']}, errors {summary['errors']}, "
+          f"late replies {len(late)}")
     for s in summary["stalled"]:
         print(f"  stall: {s}")
-    print("slowest cells:")
+    print("slowest cells (wall):")
     for c in summary["slowest_cells"][:5]:
         print(f"  {c}")
+    print("cells with the most kernel CPU time:")
+    for c in summary["most_cpu_cells"][:5]:
+        print(f"  {c}")
     print(f"reply lag (client receipt - kernel send) over {summary['reply_lag_s']['n']} cells: "
-          f"p99 {summary['reply_lag_s']['p99']}, max {summary['reply_lag_s']['max']}")
+          f"p99 {summary['reply_lag_s']['p99']}, max {summary['reply_lag_s']['max']}; "
+          f"{len(late)} replies read more than {LATE_REPLY_S:g} s late (lost wake-ups)")
+    for x in late:
+        print(f"  late reply: {x}")
     return summary
 
 
@@ -797,8 +819,8 @@ def main(argv=None) -> int:
     p.add_argument("--notebooks", nargs="*", help="only notebooks whose name contains one of these")
     p.add_argument("--timeout", type=int, default=int(cfg.get("timeout", 600)),
                    help="cell timeout of the cache/jb modes (default: execute.timeout of _config.yml)")
-    p.add_argument("--nbval-timeout", type=int, default=None,
-                   help="--nbval-cell-timeout (default: the one scripts/test.sh passes)")
+    p.add_argument("--nbval-timeout", type=int, default=int(cfg.get("timeout", 600)),
+                   help="--nbval-cell-timeout (default: execute.timeout of _config.yml, as scripts/test.sh)")
     p.add_argument("--stall-factor", type=float, default=3.0)
     p.add_argument("--first-limit", type=float, default=120.0,
                    help="seconds after which an execution counts as stalled before its notebook has a median")
@@ -819,15 +841,10 @@ def main(argv=None) -> int:
     if args.report:
         report(Path(args.report), args.stall_factor)
         return 0
-    if args.nbval_timeout is None:
-        import re
-
-        m = re.search(r"--nbval-cell-timeout[= ](\d+)", (ROOT / "scripts" / "test.sh").read_text())
-        args.nbval_timeout = int(m.group(1)) if m else 2000
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     summary_dir = run(args)
     summary = json.loads((summary_dir / "summary.json").read_text())
-    return 1 if summary["stalls"] else 0
+    return 1 if summary["stalls"] or summary["late_replies"] else 0
 
 
 if __name__ == "__main__":
