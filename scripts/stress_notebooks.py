@@ -810,7 +810,9 @@ def report(out: Path, stall_factor: float = 3.0) -> dict:
 
 
 def main(argv=None) -> int:
-    cfg = (book_config().get("execute") or {})
+    cfg = dict(book_config().get("execute") or {})
+    if os.environ.get("LENET_CELL_TIMEOUT", "").strip():  # as the build and scripts/test.sh do
+        cfg["timeout"] = int(os.environ["LENET_CELL_TIMEOUT"])
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--modes", default="cache,nbval", help="comma-separated: cache, nbval, jb (default cache,nbval)")
