@@ -745,13 +745,15 @@ def report(out: Path, stall_factor: float = 3.0) -> dict:
                      "max_s": max(r["wall_s"] for r in rs), "stalls": len(st),
                      "errors": sum(1 for r in rs if r.get("error"))})
     # slowest cells (the basis of the per-cell time limit)
-    cells = []
+    cells = []  # legitimate cells: all but those whose reply the client read late (a stall)
     for r in records:
+        stalled = {kc["cell"] for kc in r.get("kernel_cells", []) if kc.get("reply_lag_s", 0) > LATE_REPLY_S}
         for c in r.get("nbval_cells") or r.get("client_cells", []):
-            cells.append((c["client_s"], r["mode"], r["nb"], c["cell"], r.get("load1"), c.get("kernel_cpu_s")))
+            if c["cell"] not in stalled:
+                cells.append((c["client_s"], r["mode"], r["nb"], c["cell"], r.get("load1"), c.get("kernel_cpu_s")))
     cells.sort(key=lambda c: c[0], reverse=True)
     by_cpu = sorted((c for c in cells if c[5] is not None), key=lambda c: c[5], reverse=True)
-    legit = [c for c in cells if c[0] < 300]
+    legit = cells
     lags = [kc["reply_lag_s"] for r in records for kc in r.get("kernel_cells", []) if "reply_lag_s" in kc]
     late = [{"mode": r["mode"], "round": r["round"], "nb": r["nb"], "cell": kc["cell"],
              "reply_lag_s": kc["reply_lag_s"], "wall_s": r["wall_s"], "load1": r.get("load1")}
