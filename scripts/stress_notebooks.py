@@ -7,7 +7,9 @@ order, in one process, as the real runs do:
 
 ``cache``  the book build's path: myst-nb -> jupyter-cache ``single_nb_execution`` ->
            nbclient, with myst-nb's settings from ``_config.yml`` (cwd = the notebook's
-           folder, ``execute.timeout``, ``allow_errors``, the notebook's kernel).
+           folder, ``execute.timeout``, ``allow_errors``, the notebook's kernel) and the
+           executor fixes the build loads (``sphinx.local_extensions`` with an
+           ``install()``; ``--without-executor-fix`` leaves them out).
 ``nbval``  ``pytest --nbval <notebooks> --nbval-cell-timeout=<t> -p no:cacheprovider``,
            as ``scripts/test.sh`` runs it.
 ``jb``     a whole ``jupyter-book build`` into a temporary folder with an empty cache
@@ -16,7 +18,10 @@ order, in one process, as the real runs do:
 ``--parallel 2`` runs two rounds at once (a loaded machine). Every execution is recorded
 (notebook, mode, wall time, per-cell times, the kernel's and the client's timestamps of
 each cell) in ``executions.jsonl``. An execution is a *stall* when it takes more than
-``--stall-factor`` (3) times its notebook's median over the run. While an execution is
+``--stall-factor`` (3) times its notebook's median over the run; a *late reply* is a cell
+whose ``execute_reply`` the client read more than 30 s after the kernel sent it (the
+lost wake-up of issue 9, which can hit every execution and so hide from the median).
+The exit status is 1 when there was either. While an execution is
 running past ``--capture-after`` seconds beyond that limit, the script captures
 evidence automatically into ``evidence/``: ``py-spy dump`` of the client and of every
 kernel under it (twice, 30 s apart), the process tree, and the message log, in which the
@@ -30,6 +35,8 @@ Examples::
     .venv/bin/python scripts/stress_notebooks.py --notebooks 07_innovations --rounds 30
     .venv/bin/python scripts/stress_notebooks.py --report _build/stress/<run>  # summary again
 
+The cell time limit is ``execute.timeout`` of ``_config.yml`` or ``$LENET_CELL_TIMEOUT``,
+as for the build and ``scripts/test.sh`` (``--timeout``/``--nbval-timeout`` override it).
 Results go to ``_build/stress/<date-time>/`` (``--out`` to change). ``py-spy`` (pip) is
 used when installed; without it the client's stacks come from ``faulthandler``.
 """
