@@ -33,6 +33,8 @@ Examples::
     .venv/bin/python scripts/stress_notebooks.py --rounds 10                 # cache + nbval
     .venv/bin/python scripts/stress_notebooks.py --modes cache --rounds 10 --parallel 2
     .venv/bin/python scripts/stress_notebooks.py --notebooks 07_innovations --rounds 30
+    .venv/bin/python scripts/stress_notebooks.py --synthetic --modes cache --timeout 60 \
+        --without-executor-fix --rounds 5      # the issue-9 stall, reproduced in minutes
     .venv/bin/python scripts/stress_notebooks.py --report _build/stress/<run>  # summary again
 
 The cell time limit is ``execute.timeout`` of ``_config.yml`` or ``$LENET_CELL_TIMEOUT``,
@@ -609,13 +611,42 @@ def medians(records: list[dict]) -> dict:
     return {k: statistics.median(v) for k, v in by.items()}
 
 
+def synthetic_notebook(path: Path, blocks: int = 15) -> Path:
+    """A notebook made of what the chapters do around their widgets, many times over:
+    tqdm.auto bars, matplotlib figures and ``ipywidgets.interact`` cells whose Output
+    widget captures a figure. It reproduces the issue-9 stall in a few executions (the
+    chapters have one or two widget cells each) and takes under a minute on an idle machine."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cells = [
+        "import numpy as np, torch\nimport matplotlib.pyplot as plt\nimport ipywidgets as widgets\n"
+        "from tqdm.auto import tqdm\ntorch.set_num_threads(2)\n"
+        "x = torch.randn(64, 1, 32, 32); conv = torch.nn.Conv2d(1, 6, 5)\n"
+        "def show(k=3):\n    fig, ax = plt.subplots(figsize=(2, 2)); ax.plot(np.arange(10) * k); plt.show()"
+    ]
+    for i in range(blocks):
+        cells += [
+            "for _ in tqdm(range(40), desc='bar', leave=False):\n    conv(x).sum().item()",
+            "show(2)",
+            "widgets.interact(show, k=(1, 5))",
+            f"print('block {i}', conv(x).relu().mean().item())",
+        ]
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, str(path))
+    return path
+
+
 def run(args) -> Path:
-    notebooks = toc_notebooks()
-    if args.notebooks:
-        keep = [n for n in notebooks if any(s in n.name for s in args.notebooks)]
-        notebooks = keep or [Path(n).resolve() for n in args.notebooks]
     out = Path(args.out) if args.out else ROOT / "_build" / "stress" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
+    notebooks = toc_notebooks()
+    if args.synthetic:
+        notebooks = [synthetic_notebook(out / "synthetic_widgets.ipynb")]
+    elif args.notebooks:
+        keep = [n for n in notebooks if any(s in n.name for s in args.notebooks)]
+        notebooks = keep or [Path(n).resolve() for n in args.notebooks]
     meta = {
         "argv": sys.argv,
         "modes": args.modes,
@@ -828,6 +859,8 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=10, help="rounds per mode; a round runs every notebook once")
     p.add_argument("--parallel", type=int, default=1, help="rounds running at once (2 = a loaded machine)")
     p.add_argument("--notebooks", nargs="*", help="only notebooks whose name contains one of these")
+    p.add_argument("--synthetic", action="store_true",
+                   help="execute a generated widget-heavy notebook instead of the book's (a fast reproducer)")
     p.add_argument("--timeout", type=int, default=int(cfg.get("timeout", 600)),
                    help="cell timeout of the cache/jb modes (default: execute.timeout of _config.yml)")
     p.add_argument("--nbval-timeout", type=int, default=int(cfg.get("timeout", 600)),
