@@ -237,8 +237,10 @@ def instrument() -> None:
                 return previous_execute(cell=cell, cell_index=cell_index)
 
         def on_cell_executed(cell, cell_index, execute_reply):
+            date = ((execute_reply or {}).get("header") or {}).get("date")
+            lag = time.time() - date.timestamp() if hasattr(date, "timestamp") else None
             _emit_status(ev="cell_end", cell=cell_index, cpu=_cpu_seconds(_kernel_pid(self.km)),
-                         status=(execute_reply or {}).get("content", {}).get("status"))
+                         status=(execute_reply or {}).get("content", {}).get("status"), lag=lag)
             if previous_executed is not None:  # e.g. the build's late-reply guard
                 return previous_executed(cell=cell, cell_index=cell_index, execute_reply=execute_reply)
 
@@ -253,8 +255,11 @@ def instrument() -> None:
         finally:
             _emit_status(ev="exec_finish", nb=name)
 
+    from nbclient.util import run_sync
+
     NotebookClient.__init__ = __init__
     NotebookClient.async_execute = async_execute
+    NotebookClient.execute = run_sync(async_execute)  # execute wraps async_execute at class creation
 
 
 # ---------------------------------------------------------------- worker: cache mode
@@ -506,7 +511,7 @@ def executions_of(rnd: Round) -> list[dict]:
             t0, cpu0 = cells_open.pop(ev["cell"])
             cpu = ev.get("cpu") - cpu0 if (ev.get("cpu") is not None and cpu0 is not None) else None
             current["client_cells"].append({"cell": ev["cell"], "client_s": ev["t"] - t0, "end": ev["t"],
-                                            "kernel_cpu_s": cpu})
+                                            "kernel_cpu_s": cpu, "reply_lag_s": ev.get("lag")})
         elif kind == end_kind and current is not None:
             wall = ev.get("wall", ev["t"] - current["start"])
             rec = {
@@ -601,6 +606,15 @@ def capture_evidence(rnd: Round, running: dict, out: Path, tag: str) -> Path:
         if f.exists():
             shutil.copy(f, folder / f"{stamp}-{f.name}")
     return folder
+
+
+def reply_lags(rec: dict) -> dict:
+    """Cell -> seconds between the kernel sending its execute_reply and the client reading it."""
+    lags = {c["cell"]: c["reply_lag_s"] for c in rec.get("client_cells", []) if c.get("reply_lag_s") is not None}
+    for kc in rec.get("kernel_cells", []):  # older records: from nbclient's record_timing
+        if "reply_lag_s" in kc:
+            lags.setdefault(kc["cell"], kc["reply_lag_s"])
+    return lags
 
 
 def medians(records: list[dict]) -> dict:
@@ -698,7 +712,7 @@ def run(args) -> Path:
                 jsonl.flush()
                 m = med.get((rec["mode"], rec["nb"]))
                 flag = " STALL" if m and rec["wall_s"] > args.stall_factor * m else ""
-                late = [kc["cell"] for kc in rec.get("kernel_cells", []) if kc.get("reply_lag_s", 0) > LATE_REPLY_S]
+                late = [cell for cell, lag in reply_lags(rec).items() if lag > LATE_REPLY_S]
                 flag += f" LATE REPLY in cell(s) {late}" if late else ""
                 flag += f" ERROR {rec['error'][:200]!r}" if rec.get("error") else ""
                 print(f"  {rec['mode']:5s} r{rec['round']:03d} {rec['nb']:28s} {rec['wall_s']:8.1f} s "
@@ -785,17 +799,17 @@ def report(out: Path, stall_factor: float = 3.0) -> dict:
     # slowest cells (the basis of the per-cell time limit)
     cells = []  # legitimate cells: all but those whose reply the client read late (a stall)
     for r in records:
-        stalled = {kc["cell"] for kc in r.get("kernel_cells", []) if kc.get("reply_lag_s", 0) > LATE_REPLY_S}
+        stalled = {cell for cell, lag in reply_lags(r).items() if lag > LATE_REPLY_S}
         for c in r.get("nbval_cells") or r.get("client_cells", []):
             if c["cell"] not in stalled:
                 cells.append((c["client_s"], r["mode"], r["nb"], c["cell"], r.get("load1"), c.get("kernel_cpu_s")))
     cells.sort(key=lambda c: c[0], reverse=True)
     by_cpu = sorted((c for c in cells if c[5] is not None), key=lambda c: c[5], reverse=True)
     legit = cells
-    lags = [kc["reply_lag_s"] for r in records for kc in r.get("kernel_cells", []) if "reply_lag_s" in kc]
-    late = [{"mode": r["mode"], "round": r["round"], "nb": r["nb"], "cell": kc["cell"],
-             "reply_lag_s": kc["reply_lag_s"], "wall_s": r["wall_s"], "load1": r.get("load1")}
-            for r in records for kc in r.get("kernel_cells", []) if kc.get("reply_lag_s", 0) > LATE_REPLY_S]
+    lags = [lag for r in records for lag in reply_lags(r).values()]
+    late = [{"mode": r["mode"], "round": r["round"], "nb": r["nb"], "cell": cell,
+             "reply_lag_s": round(lag, 3), "wall_s": r["wall_s"], "load1": r.get("load1")}
+            for r in records for cell, lag in reply_lags(r).items() if lag > LATE_REPLY_S]
     summary = {
         "run": meta,
         "executions": len(records),
@@ -812,8 +826,8 @@ def report(out: Path, stall_factor: float = 3.0) -> dict:
              "load1": c[4]} for c in by_cpu[:10]
         ],
         "late_replies": late,
-        "reply_lag_s": {"n": len(lags), "max": max(lags) if lags else None,
-                        "p99": sorted(lags)[int(0.99 * (len(lags) - 1))] if lags else None},
+        "reply_lag_s": {"n": len(lags), "max": round(max(lags), 3) if lags else None,
+                        "p99": round(sorted(lags)[int(0.99 * (len(lags) - 1))], 3) if lags else None},
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print()
