@@ -10,4 +10,8 @@ LENET_DATA="$(.venv/bin/python -c 'from lenet_utils.data import data_root; print
 export LENET_DATA
 echo "MNIST data root: $LENET_DATA"
 .venv/bin/python -m pytest tests "$@"
-.venv/bin/python -m pytest --nbval notebooks/ --nbval-cell-timeout=600 -p no:cacheprovider
+# One per-cell time limit for nbval and the build: execute.timeout of _config.yml, or
+# $LENET_CELL_TIMEOUT on a busy machine (book/AUTHORING.md, "Time limit per cell").
+# A cell past it fails, naming notebook and cell.
+cell_timeout=${LENET_CELL_TIMEOUT:-$(.venv/bin/python -c "import yaml; print(yaml.safe_load(open('_config.yml'))['execute']['timeout'])")}
+.venv/bin/python -m pytest --nbval notebooks/ --nbval-cell-timeout="$cell_timeout" -p no:cacheprovider
