@@ -37,6 +37,7 @@ the test asserts that no process it started (server, kernels, browser) is left.
 
 Environment variables:
 
+``LENET_BOOK_ROOT``    folder whose ``notebooks/`` to test (default: this repository).
 ``LENET_LAB_WORKERS``  notebooks driven at once, each in its own browser page (default 1).
 ``LENET_CHROMIUM``     browser executable (default ``/usr/bin/chromium``).
 
@@ -64,7 +65,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(os.environ.get("LENET_BOOK_ROOT", Path(__file__).resolve().parents[1])).resolve()
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb"))
 OUT = ROOT / "_build" / "jupyterlab-test"
 CHROMIUM = os.environ.get("LENET_CHROMIUM", "/usr/bin/chromium")
@@ -131,6 +132,65 @@ LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
     "@jupyterlab/extensionmanager-extension/plugin": {"enabled": False},
 }
+
+
+# A notebook the test writes beside the copies (never into the repository) to check itself:
+# one good widget with every kind of control, and one widget for each fault the test must
+# report. test_selfcheck asserts that exactly these faults are found.
+SELFCHECK = "lenet_lab_selfcheck"
+SELFCHECK_CELLS = [
+    """import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from IPython.display import Javascript, display
+
+
+def line(y, title=""):
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, y])
+    ax.set_title(f"{title} {y}")
+    plt.close(fig)
+    return fig""",
+    # w0: good; a slider, a check box, toggle buttons and a toggle button
+    """def good(y=1, flag=False, mode="a", on=False):
+    display(line(y, f"{flag} {mode} {on}"))
+widgets.interactive(good, y=(0, 5), flag=widgets.Checkbox(False, description="flag"),
+                    mode=widgets.ToggleButtons(options=["a", "b"]), on=widgets.ToggleButton(False, description="on"))""",
+    # w1: its slider changes nothing
+    """def deaf(y=1):
+    display(line(0))
+widgets.interactive(deaf, y=(0, 5))""",
+    # w2: two figures
+    """def twice(y=1):
+    display(line(y))
+    display(line(y + 1))
+widgets.interactive(twice, y=(0, 5))""",
+    # w3: raises once moved
+    """def fails(y=1):
+    if y != 1:
+        raise ValueError("selfcheck failure")
+    display(line(y))
+widgets.interactive(fails, y=(0, 5))""",
+    """display(Javascript("console.error('selfcheck console error')"))""",
+]
+SELFCHECK_EXPECTED = [  # (pattern, how many problems match it)
+    (r"^widget w1 .*left the output unchanged", 1),
+    (r"^widget w2 .*shows 2 figures", 2),  # after Run All and after the move
+    (r"^widget w3 .*shows 0 figures", 1),
+    (r"^kernel error while moving the widgets: ValueError: selfcheck failure", 1),
+    (r"^traceback shown: .*ValueError", 1),
+    (r"^console error: selfcheck console error", 1),
+]
+
+
+def write_selfcheck(folder: Path) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": KERNEL_DISPLAY, "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in SELFCHECK_CELLS]
+    path = folder / f"{SELFCHECK}.ipynb"
+    nbformat.write(nb, path)
+    return path
 
 
 # ----------------------------------------------------------------------- results
@@ -455,6 +515,7 @@ FIND_WIDGETS_JS = r"""
     for (const [kind, sel] of KINDS) {
       for (const el of root.querySelectorAll(sel)) {
         if (el.closest('.widget-output')) continue;
+        if (kind === 'toggle' && el.closest('.widget-toggle-buttons')) continue;  // one of a set
         controls.push([kind, el]);
       }
     }
@@ -492,14 +553,25 @@ FIND_WIDGETS_JS = r"""
 }
 """
 
-# The state of a widget's output: a hash of its HTML (image data included), its figures.
+# The state of a widget's output: a hash of what it shows (each output's type, its image
+# data, SVG or text; not the HTML, whose attributes change when an output is redrawn), and
+# its number of figures.
 OUTPUT_JS = r"""
 (id) => {
   const root = document.querySelector(`[data-lenet-widget="${id}"]`);
   if (!root) return null;
   const outs = Array.from(root.querySelectorAll('.widget-output'));
-  let html = '';
-  for (const o of outs) html += o.innerHTML;
+  const parts = [];
+  for (const o of outs) {
+    for (const item of o.querySelectorAll('.jp-OutputArea-output')) {
+      parts.push(item.getAttribute('data-mime-type') || '?');
+      for (const img of item.querySelectorAll('img')) parts.push(img.getAttribute('src') || '');
+      for (const svg of item.querySelectorAll('svg')) parts.push(svg.outerHTML);
+      for (const c of item.querySelectorAll('canvas')) parts.push(c.toDataURL());
+      parts.push(item.innerText);
+    }
+  }
+  const html = parts.join('|');
   let h = 2166136261;
   for (let i = 0; i < html.length; i++) { h ^= html.charCodeAt(i); h = Math.imul(h, 16777619); }
   let figures = 0;
@@ -751,10 +823,12 @@ async def drive(server: LabServer, notebooks: list[Path], profile: Path) -> list
 # ------------------------------------------------------------------------- tests
 
 
-def selected_notebooks(session) -> list[Path]:
+def selected_notebooks(session) -> tuple[list[Path], bool]:
+    """The notebooks whose tests pytest will run, and whether the self-check is among them."""
     names = {item.callspec.params["notebook"] for item in session.items
              if getattr(item, "originalname", "") == "test_notebook_live"}
-    return [nb for nb in NOTEBOOKS if nb.stem in names]
+    selfcheck = any(getattr(item, "originalname", "") == "test_selfcheck" for item in session.items)
+    return [nb for nb in NOTEBOOKS if nb.stem in names], selfcheck
 
 
 @pytest.fixture(scope="session")
@@ -769,13 +843,18 @@ def lab(request, data_root, terminal_report):
     except ImportError as e:
         pytest.fail(f"{e.name} is missing: bash scripts/setup.sh", pytrace=False)
 
-    notebooks = selected_notebooks(request.session)
+    notebooks, selfcheck = selected_notebooks(request.session)
     git_before = git_status()
     children_before = {p.pid for p in psutil.Process().children(recursive=True)}
     base = Path(tempfile.mkdtemp(prefix="lenet-lab-"))
     server = LabServer(base)
     session = {"problems": [], "results": {}}
     start = time.monotonic()
+
+    def on_sigterm(signum, frame):  # a killed run (a CI timeout) stops JupyterLab as Ctrl-C does
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         server.start()
         specs = server.api("GET", "/api/kernelspecs")
@@ -787,12 +866,15 @@ def lab(request, data_root, terminal_report):
         if os.path.normpath(argv0.parent.parent) != os.path.normpath(sys.prefix):
             session["problems"].append(f"kernel spec {KERNEL_NAME!r} runs {argv0}, not this environment's "
                                        f"Python ({sys.prefix}): run bash scripts/setup.sh")
+        if selfcheck:
+            notebooks = notebooks + [write_selfcheck(server.root / "notebooks")]
         if notebooks:
             print(f"\njupyterlab test: {len(notebooks)} notebooks, {WORKERS} at a time, at {server.url} "
                   f"(log {server.log})", flush=True)
             results = asyncio.run(drive(server, notebooks, base / "chromium-profile"))
             session["results"] = {r.name: r for r in results}
     finally:
+        signal.signal(signal.SIGTERM, old_sigterm)
         session["problems"] += server.stop()
         import psutil
 
@@ -813,7 +895,7 @@ def lab(request, data_root, terminal_report):
         session["problems"].append(f"the test changed the repository's notebooks or results:\n"
                                    f"before:\n{git_before}\nafter:\n{git_after}")
     total = time.monotonic() - start
-    results = list(session["results"].values())
+    results = [r for r in session["results"].values() if r.name != SELFCHECK]
     if results:
         table = report_table(results, total)
         OUT.mkdir(parents=True, exist_ok=True)
@@ -837,3 +919,18 @@ def test_notebook_live(notebook, lab):
 def test_lab_session_clean(lab):
     """The right kernel; every process stopped; the repository's files untouched."""
     assert not lab["problems"], "\n".join(lab["problems"])
+
+
+def test_selfcheck(lab):
+    """The test finds each fault of its self-check notebook, and nothing else."""
+    r = lab["results"].get(SELFCHECK)
+    assert r is not None, "the self-check notebook was not driven (JupyterLab did not start?)"
+    assert (r.widgets, r.moved) == (4, 7), f"found {r.widgets} widgets and moved {r.moved} controls, not 4 and 7"
+    assert [(c.kind, c.changed) for c in r.controls[:4]] == [
+        ("slider", True), ("checkbox", True), ("toggles", True), ("toggle", True)], r.controls[:4]
+    unexplained = list(r.problems)
+    for pattern, count in SELFCHECK_EXPECTED:
+        hits = [p for p in r.problems if re.search(pattern, p, re.S)]
+        assert len(hits) == count, f"{count} problem(s) like {pattern!r} expected, found {hits}; all: {r.problems}"
+        unexplained = [p for p in unexplained if p not in hits]
+    assert not unexplained, f"the self-check notebook showed unexpected problems: {unexplained}"
