@@ -176,7 +176,7 @@ SELFCHECK_EXPECTED = [  # (pattern, how many problems match it)
     (r"^widget w1 .*left the output unchanged", 1),
     (r"^widget w2 .*shows 2 figures", 2),  # after Run All and after the move
     (r"^widget w3 .*shows 0 figures", 1),
-    (r"^kernel error while moving the widgets: ValueError: selfcheck failure", 1),
+    (r"^widget w3 .*the kernel raised ValueError: selfcheck failure", 1),
     (r"^traceback shown: .*ValueError", 1),
     (r"^console error: selfcheck console error", 1),
 ]
@@ -413,20 +413,28 @@ def git_status() -> str | None:
 
 # ------------------------------------------------------------------- in-page code
 
-# Installed once the notebook is open: find its panel, count the kernel's idle messages
-# and errors (also those raised in widget callbacks, which only reach widget outputs).
+# Installed once the notebook is open: find its panel, follow the requests sent to the kernel
+# and the errors it reports (also those raised in widget callbacks, which only reach widget outputs).
 HOOK_JS = r"""
 (path) => {
   const app = window.jupyterapp;
   const panel = Array.from(app.shell.widgets('main')).find(w => w.context && w.context.path === path);
   const ctx = panel.sessionContext;
   const kernel = ctx.session.kernel;
-  const s = window.__lenet = {panel, path, idle: 0, status: kernel.status, errors: []};
+  // sent: shell requests sent (a widget change is a comm_msg); pending: those the kernel
+  // has not finished (its idle status message names the request as its parent).
+  const s = window.__lenet = {panel, path, sent: 0, pending: new Set(), status: kernel.status, errors: []};
+  kernel.anyMessage.connect((_, args) => {
+    if (args.direction === 'send' && args.msg.channel === 'shell') {
+      s.sent++;
+      s.pending.add(args.msg.header.msg_id);
+    }
+  });
   kernel.iopubMessage.connect((_, msg) => {
     const t = msg.header.msg_type;
     if (t === 'status') {
       s.status = msg.content.execution_state;
-      if (s.status === 'idle') s.idle++;
+      if (s.status === 'idle' && msg.parent_header) s.pending.delete(msg.parent_header.msg_id);
     } else if (t === 'error') {
       s.errors.push(`${msg.content.ename}: ${msg.content.evalue}`);
     }
@@ -600,15 +608,16 @@ VALUE_JS = r"""
 }
 """
 
-# After a move: wait until the kernel has answered (a new idle) and the widget has
-# stopped changing (no DOM mutation for QUIET_MS, images decoded).
+# After a move: wait until the page has sent the change to the kernel, the kernel has
+# finished every request, and the widget has stopped changing (no DOM mutation for
+# QUIET_MS, images decoded).
 SETTLE_JS = r"""
-async ([id, idleBefore, timeoutMs, quietMs]) => {
+async ([id, sentBefore, timeoutMs, quietMs]) => {
   const s = window.__lenet;
   const root = document.querySelector(`[data-lenet-widget="${id}"]`);
   const sleep = ms => new Promise(r => setTimeout(r, ms));
   const t0 = performance.now();
-  while (!(s.idle > idleBefore && s.status === 'idle')) {
+  while (!(s.sent > sentBefore && s.pending.size === 0 && s.status === 'idle')) {
     if (s.status === 'dead') return {error: 'the kernel died'};
     if (performance.now() - t0 > timeoutMs) return {error: `the kernel did not answer within ${timeoutMs / 1000} s`};
     await sleep(50);
@@ -617,7 +626,7 @@ async ([id, idleBefore, timeoutMs, quietMs]) => {
   const obs = new MutationObserver(() => { last = performance.now(); });
   obs.observe(root, {subtree: true, childList: true, attributes: true, characterData: true});
   try {
-    while (performance.now() - last < quietMs || s.status !== 'idle' ||
+    while (performance.now() - last < quietMs || s.status !== 'idle' || s.pending.size ||
            Array.from(root.querySelectorAll('img')).some(i => !i.complete)) {
       if (performance.now() - t0 > timeoutMs) return {error: `the output kept changing for ${timeoutMs / 1000} s`};
       await sleep(50);
@@ -679,7 +688,7 @@ async def check_widget_control(page, r: NotebookResult, widget: dict, control: d
     before = await page.evaluate(OUTPUT_JS, widget["id"])
     value_before = await page.evaluate(VALUE_JS, control["id"])
     await root.screenshot(path=ctl.before)
-    idle_before = await page.evaluate("() => window.__lenet.idle")
+    sent_before, errors_before = await page.evaluate("() => [window.__lenet.sent, window.__lenet.errors.length]")
     why = await move(page, control)
     if why:
         r.problems.append(f"{name}: {why}")
@@ -689,11 +698,14 @@ async def check_widget_control(page, r: NotebookResult, widget: dict, control: d
         r.problems.append(f"{name}: the control did not move (value stays {value_before!r})")
         return
     ctl.moved = True
-    settled = await page.evaluate(SETTLE_JS, [widget["id"], idle_before, MOVE_TIMEOUT_S * 1000, QUIET_MS])
+    settled = await page.evaluate(SETTLE_JS, [widget["id"], sent_before, MOVE_TIMEOUT_S * 1000, QUIET_MS])
     await root.screenshot(path=ctl.after)
     if "error" in settled:
         r.problems.append(f"{name}: {settled['error']} after the move ({value_before} -> {value_after})")
         return
+    errors = await page.evaluate("(n) => window.__lenet.errors.slice(n)", errors_before)
+    r.problems += [f"{name}: the kernel raised {e} after the move ({value_before} -> {value_after})"
+                   for e in errors]
     after = await page.evaluate(OUTPUT_JS, widget["id"])
     ctl.changed = after["hash"] != before["hash"]
     reason = UNCHANGED.get((stem, label))
@@ -775,9 +787,6 @@ async def check_notebook(context, server: LabServer, nb: Path) -> NotebookResult
                                   f"Run All, not 1 (output text: {first['text']!r})")
             for c in w["controls"]:
                 await check_widget_control(page, r, w, c, shots)
-        errors_before = len(state["kernelErrors"])
-        state = await page.evaluate(CELLS_STATE_JS)
-        r.problems += [f"kernel error while moving the widgets: {e}" for e in state["kernelErrors"][errors_before:]]
         r.problems += [f"traceback shown: {t}" for t in await page.evaluate(TRACEBACKS_JS)]
         dialogs = await page.evaluate(DIALOGS_JS)
         if dialogs:
