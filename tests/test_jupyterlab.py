@@ -13,9 +13,10 @@ Each notebook is opened in headless Chromium (Debian's ``/usr/bin/chromium`` dri
 with the menu command *Run > Run All Cells*, and once the kernel is idle every widget
 in it is found in the page (a widget is any top-level ipywidgets view with at least one
 control; progress bars have none). Each control is moved with real input events:
-a slider's handle by the arrow keys, a drop-down by the arrow keys, a check box or a
-toggle button by a mouse click. After each move the test waits for the kernel to go idle
-and the output to stop changing, then checks that
+a slider's handle by an arrow key, a drop-down by a click that opens it, an arrow key and
+Enter, a check box or a toggle button by a mouse click. After each move the test waits
+until the kernel has finished the requests the move sent and the output has stopped
+changing, then checks that
 
 * the widget's output changed (unless the control is listed in ``UNCHANGED`` with the
   reason its move leaves the output as it was);
@@ -26,7 +27,8 @@ and the output to stop changing, then checks that
 
 It also checks that every code cell ran, that the kernel is this environment's
 ``Python 3 (LeNet Book)`` kernel (``scripts/setup.sh`` installs it with ``--sys-prefix``),
-and that no dialog opened. Screenshots of each widget before and after each move go to
+and that no dialog opened. ``test_selfcheck`` drives a small notebook the test writes
+itself, with one widget for each fault above, and asserts that each is reported. Screenshots of each widget before and after each move go to
 ``_build/jupyterlab-test/<notebook>/`` (kept after the run, so also on failure; the folder
 is printed). A table of times and counts per notebook is printed at the end of the
 pytest run and written to ``_build/jupyterlab-test/report.md`` and ``report.json``.
