@@ -280,7 +280,7 @@ class LabServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
-        self.kernel_pids: set[int] = set()
+        self.kernels: dict = {}  # pid -> psutil.Process (which knows if its pid was reused)
         self.log = OUT / "server.log"
 
     def start(self) -> None:
@@ -337,7 +337,8 @@ class LabServer:
         if self.proc is None:
             return
         try:
-            self.kernel_pids |= {p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)}
+            for p in psutil.Process(self.proc.pid).children(recursive=True):
+                self.kernels.setdefault(p.pid, p)
         except psutil.Error:
             pass
 
@@ -375,9 +376,8 @@ class LabServer:
         except (ProcessLookupError, PermissionError):
             pass
         leftovers = {p.pid: p for p in processes_mentioning(str(self.base))}
-        for pid in self.kernel_pids:
+        for pid, p in self.kernels.items():
             try:
-                p = psutil.Process(pid)
                 if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
                     leftovers[pid] = p
             except psutil.Error:
@@ -397,10 +397,10 @@ class LabServer:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        for pid in self.kernel_pids:
+        for p in self.kernels.values():
             try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
+                p.kill()  # psutil refuses if the pid now belongs to another process
+            except Exception:
                 pass
 
 
