@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set everything up and run every test: the unit tests, then every notebook under nbval,
-# then the rendered-site test in headless Chromium. Extra arguments go to the first pytest.
+# Set everything up and run every test: the unit tests, the notebooks live in JupyterLab and
+# the rendered site in headless Chromium (pytest tests), then every notebook under nbval.
+# Extra arguments go to the first pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WITH_BROWSER=1 bash scripts/setup.sh

@@ -60,6 +60,27 @@ def _close_figures():
     plt.close("all")
 
 
+# Tables that tests hand over for the end of the run (the JupyterLab test's per-notebook
+# times); printed in pytest's terminal summary, so they show with or without -s.
+_REPORTS = pytest.StashKey[list]()
+
+
+def pytest_configure(config):
+    config.stash[_REPORTS] = []
+
+
+@pytest.fixture(scope="session")
+def terminal_report(request) -> list:
+    """Append (title, text) to print it at the end of the pytest run."""
+    return request.config.stash[_REPORTS]
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for title, text in config.stash.get(_REPORTS, []):
+        terminalreporter.write_sep("-", title)
+        terminalreporter.write_line(text)
+
+
 # The built site, its local HTTP server and the headless Chromium context are defined in test_site.py
 # and shared, one of each per session, by every test that opens pages (test_site.py, test_explorer.py).
 import test_site as _site  # noqa: E402
