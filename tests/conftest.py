@@ -2,6 +2,7 @@
 way the notebooks and scripts do (``lenet_utils.data.data_root``: $LENET_DATA, else ``data/`` in the
 repository) and fails with a clear message when the files are not there. Tests never download: a test that
 reads MNIST without asking for ``data_root`` finds no data root set and fails instead of downloading."""
+import asyncio
 import os
 
 import matplotlib
@@ -88,3 +89,13 @@ import test_site as _site  # noqa: E402
 site = pytest.fixture(scope="session")(_site.site)
 server = pytest.fixture(scope="session")(_site.server)
 browser_context = pytest.fixture(scope="session")(_site.browser_context)
+
+
+def run_coroutine(coro):
+    """asyncio.run(coro) in a thread of its own. Playwright's sync API (the session-wide browser of the site
+    tests) keeps an event loop running in the main thread for the rest of the session, and asyncio.run
+    refuses to start inside a thread that already runs one."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -67,6 +67,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_coroutine
+
 ROOT = Path(os.environ.get("LENET_BOOK_ROOT", Path(__file__).resolve().parents[1])).resolve()
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb"))
 OUT = ROOT / "_build" / "jupyterlab-test"
@@ -882,7 +884,7 @@ def lab(request, data_root, terminal_report):
         if notebooks:
             print(f"\njupyterlab test: {len(notebooks)} notebooks, {WORKERS} at a time, at {server.url} "
                   f"(log {server.log})", flush=True)
-            results = asyncio.run(drive(server, notebooks, base / "chromium-profile"))
+            results = run_coroutine(drive(server, notebooks, base / "chromium-profile"))
             session["results"] = {r.name: r for r in results}
     finally:
         signal.signal(signal.SIGTERM, old_sigterm)

@@ -78,7 +78,7 @@ def test_unknown_variant_and_bad_arguments():
 def test_measure_speed(data_root):
     speed = variants.measure_speed("modern", samples=512)
     assert speed["samples"] == 512 and speed["samples_per_s"] > 0
-    assert speed["seconds_per_60k_epoch"] == pytest.approx(60_000 / speed["samples_per_s"], rel=0.01)
+    assert speed["seconds_per_60k_epoch"] == pytest.approx(60_000 / speed["samples_per_s"], abs=0.06)  # to 0.1 s
 
 
 def test_plot_prediction_and_widget():

@@ -18,6 +18,7 @@ import zmq
 import zmq.asyncio
 from jupyter_client.channels import AsyncZMQSocketChannel, ZMQSocketChannel
 from jupyter_client.session import Session
+from conftest import run_coroutine
 
 EXT = Path(__file__).resolve().parents[1] / "book" / "_ext" / "shell_wakeup.py"
 POLL_TIMEOUT_S = 4.0
@@ -74,7 +75,7 @@ def test_without_the_fix_the_reply_waits_for_the_timeout(restore_send):
     if "send" in AsyncZMQSocketChannel.__dict__:
         del AsyncZMQSocketChannel.send
     assert AsyncZMQSocketChannel.send is ZMQSocketChannel.send
-    msg_type, seconds = asyncio.run(_reply_after_send_race())
+    msg_type, seconds = run_coroutine(_reply_after_send_race())
     assert msg_type == "execute_reply"
     if seconds < 1.0:
         pytest.skip("jupyter_client/pyzmq no longer lose this wake-up: book/_ext/shell_wakeup.py "
@@ -86,7 +87,7 @@ def test_with_the_fix_the_reply_is_read_at_once(restore_send):
     ext = load_extension()
     ext.install()
     assert AsyncZMQSocketChannel.send is not ZMQSocketChannel.send
-    msg_type, seconds = asyncio.run(_reply_after_send_race())
+    msg_type, seconds = run_coroutine(_reply_after_send_race())
     assert msg_type == "execute_reply"
     assert seconds < 1.0
 
