@@ -1,6 +1,7 @@
 """The LeNet variants the book trains.
 
-- ``LeNet5Classic``: the second source document (d2l's first LeNet): 28x28 input, sigmoid, max-pool.
+- ``LeNet5Classic``: the second source document's LeNet (that of d2l's first edition, via its PyTorch port):
+  28x28 input, sigmoid, max-pool.
 - ``LeNet5Paper``: the first source document's paper-style LeNet-5: 32x32 input, scaled tanh,
   trainable subsampling, C5 as a 5x5 convolution, linear 10-way output.
 - ``LeNet5Modern``: ReLU and max-pool, 28x28 padded by the first convolution.

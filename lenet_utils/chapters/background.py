@@ -1,4 +1,5 @@
-"""Chapter 1, background: hand-made feature pipelines on MNIST, the "before LeNet" baselines.
+"""Chapter 1, background: hand-made feature pipelines on MNIST (not all of them older than LeNet: HOG is
+from 2005 and the SVM from 1995; the chapter gives the dates).
 
 Every pipeline is a scikit-learn ``Pipeline`` that takes flattened images, float32 [N, 784] in [0, 1]
 (see ``mnist_arrays``), turns them into features (raw pixels, Sobel edges, HOG, PCA or LDA projections)
