@@ -103,3 +103,58 @@ def test_plot_prediction_and_widget():
                                         torch.arange(5))
     assert widget.children[1].max == 4
     plt.close("all")
+
+
+def _notebook_training_loop():
+    """``train_by_hand`` exactly as chapter 8 writes it (the notebook cell that defines it), so that the
+    test checks the book's own loop, not a copy of it."""
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).parent.parent / "notebooks" / "08_lenet5_code.ipynb").read_text())
+    sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    cells = [s for s in sources if s.startswith("def train_by_hand(")]
+    assert len(cells) == 1, "chapter 8 should define train_by_hand in exactly one code cell"
+    namespace = {"nn": torch.nn, "torch": torch}
+    exec(compile(cells[0], "08_lenet5_code.ipynb:train_by_hand", "exec"), namespace)
+    return namespace["train_by_hand"]
+
+
+def test_plain_loop_and_trainer_give_the_identical_history(data_root):
+    """Chapter 8's claim: its hand-written loop and Trainer, from the same initial weights and seed, produce
+    the same history number for number and the same final weights on the CPU; without zero_grad they don't."""
+    import copy
+
+    from lenet_utils import LeNet5Paper
+    from lenet_utils.data import TensorLoader, mnist_tensors
+    from lenet_utils.train import Trainer, seeded
+
+    train_by_hand = _notebook_training_loop()
+    spec = variants.VARIANTS["paper"]
+    xtr, ytr, xte, yte = mnist_tensors(spec["normalize"], subset=640, test_subset=300)
+    with seeded(3):
+        start = LeNet5Paper()
+
+    def by_hand(optimizer_class):
+        model = copy.deepcopy(start)
+        history = train_by_hand(model, optimizer_class(model.parameters(), lr=spec["lr"]), xtr, ytr, xte, yte,
+                                epochs=2, batch_size=spec["batch_size"], seed=5)
+        return model, history
+
+    model, history = by_hand(torch.optim.Adam)
+    other = copy.deepcopy(start)
+    trainer = Trainer(other, torch.optim.Adam(other.parameters(), lr=spec["lr"]), device="cpu")
+    trainer.fit(TensorLoader(xtr, ytr, spec["batch_size"], shuffle=True, seed=5), TensorLoader(xte, yte, 1000),
+                epochs=2, progress=False)
+    keys = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc"]
+    assert history == [{k: row[k] for k in keys} for row in trainer.history]
+    assert len(history) == 2 and history[0]["train_loss"] != history[1]["train_loss"]
+    for (name, a), b in zip(model.state_dict().items(), other.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert not torch.equal(model.c1.weight, start.c1.weight)
+
+    class NoZeroGrad(torch.optim.Adam):
+        def zero_grad(self, set_to_none=True):
+            pass
+
+    _, forgetful = by_hand(NoZeroGrad)
+    assert forgetful[0]["train_loss"] != history[0]["train_loss"]
