@@ -479,3 +479,67 @@ def plot_reproduction_curves(records: list[dict], paper: dict | None = None):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def plot_online_curves(records: list[dict], paper_test: dict | None = None, paper_curve: dict | None = None):
+    """The online SDLM runs pass by pass: test error (left) and training error measured after each pass
+    (right), one line per record (colour per run, marker per seed), the paper's figures marked: its final
+    test errors (``paper_test``, e.g. ``PAPER_TARGETS``) as horizontal lines, and Fig. 5's training error
+    after 19 passes (``paper_curve``, ``PAPER_CURVE``) as a point."""
+    paper_test = PAPER_TARGETS if paper_test is None else paper_test
+    paper_curve = PAPER_CURVE if paper_curve is None else paper_curve
+    fig, (ax_test, ax_train) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    colours = {"plain": "tab:blue", "distorted": "tab:orange"}
+    markers = ["o", "s", "^", "v", "D"]
+    for r in records:
+        label = r.get("label", f"{r['run']}, seed {r['seed']}")
+        style = {"color": colours.get(r["run"], "tab:gray"), "marker": markers[r["seed"] % len(markers)],
+                 "markersize": 4, "linestyle": "--" if r["run"] == "distorted" else "-"}
+        for ax, key in ((ax_test, "test_error_per_pass"), (ax_train, "train_error_per_pass")):
+            values = [v for v in r[key] if v is not None]
+            ax.plot(range(1, len(values) + 1), values, label=label, **style)
+    for run, value in paper_test.items():
+        ax_test.axhline(value, color=colours.get(run, "k"), linestyle=":", linewidth=1)
+        ax_test.annotate(f"paper, {run}: {value}%", (1, value), xytext=(2, 3), textcoords="offset points", fontsize=8)
+    if paper_curve:
+        ax_train.plot([paper_curve["train_error_after_passes"]], [paper_curve["train_error"]], "k*", markersize=10,
+                      label=f"paper, plain: {paper_curve['train_error']}% after {paper_curve['train_error_after_passes']} passes")
+    for ax, title in ((ax_test, "test error"), (ax_train, "training error (after each pass)")):
+        ax.set_xlabel("pass over the training set")
+        ax.set_title(title)
+        ax.set_xlim(0.5, 20.5)
+        ax.grid(alpha=0.3)
+    ax_test.set_ylabel("error (%)")
+    ax_test.set_ylim(0, 3.0)
+    ax_train.legend(fontsize=7)
+    fig.suptitle("LeNet-5 trained the paper's way: online SDLM, one image per update")
+    fig.tight_layout()
+    return fig
+
+
+def plot_step_sizes(step_sizes: dict, paper_range: tuple[float, float] = (7e-5, 0.016), title: str | None = None):
+    """Per-layer step sizes eps = eta / (mu + h) of one pass (a row of ``step_sizes_per_pass`` in an online
+    record, from ``online.step_size_stats``: min, median and max per layer, in the paper's parametrisation),
+    on a log scale, with the range Sec. III of the paper reports for its first pass shaded. The share of
+    parameters where mu > h (mu sets the step) is written under each layer."""
+    layers = [k for k in step_sizes if k != "all"]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for i, layer in enumerate(layers):
+        row = step_sizes[layer]
+        ax.plot([i, i], [row["eps_min"], row["eps_max"]], color="tab:blue", linewidth=6, alpha=0.4,
+                solid_capstyle="butt")
+        ax.plot([i], [row["eps_median"]], "o", color="tab:blue")
+        ax.annotate(f"mu>h: {row['mu_dominates']:.0%}", (i, row["eps_min"]), xytext=(0, -12),
+                    textcoords="offset points", ha="center", fontsize=8)
+    lo, hi = paper_range
+    ax.axhspan(lo, hi, color="tab:green", alpha=0.12, label=f"paper's first pass: {lo:g} to {hi:g}")
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(layers)))
+    ax.set_xticklabels([layer.upper() for layer in layers])
+    ax.set_xlim(-0.5, len(layers) - 0.5)
+    ax.set_ylabel("step size eta / (mu + h)")
+    ax.set_title(title or "Per-layer step sizes (bar: min to max, dot: median)")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(alpha=0.3, which="both", axis="y")
+    fig.tight_layout()
+    return fig
