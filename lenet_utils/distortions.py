@@ -16,7 +16,7 @@ from torch.nn import functional as F
 
 from .data import PAPER_BACKGROUND
 
-__all__ = ["PaperDistortion", "torchvision_distortion", "affine_matrices"]
+__all__ = ["PaperDistortion", "torchvision_distortion", "affine_matrices", "apply_affine"]
 
 
 def affine_matrices(n: int, shift: float, scale: float, squeeze: float, shear: float, size: int,
@@ -40,6 +40,14 @@ def affine_matrices(n: int, shift: float, scale: float, squeeze: float, shear: f
     inv = torch.stack([torch.stack([1 / a, -b / (a * d)], -1), torch.stack([torch.zeros_like(d), 1 / d], -1)], -2)
     t = torch.stack([tx, ty], -1).unsqueeze(-1)
     return torch.cat([inv, -inv @ t], -1)
+
+
+def apply_affine(x: torch.Tensor, theta: torch.Tensor, fill: float = PAPER_BACKGROUND) -> torch.Tensor:
+    """Warp each image of x [N, C, H, W] with its own 2x3 matrix theta [N, 2, 3] (``affine_grid``'s
+    normalised coordinates, output -> input), bilinear, the uncovered border filled with ``fill``."""
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    out = F.grid_sample(x - fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return out + fill
 
 
 class PaperDistortion:
@@ -67,10 +75,8 @@ class PaperDistortion:
         if x.dim() != 4:
             raise ValueError(f"PaperDistortion expects a batch [N, C, H, W], got {tuple(x.shape)}")
         theta = affine_matrices(len(x), self.shift, self.scale, self.squeeze, self.shear, x.shape[-1],
-                                self._generator(x.device), x.device).to(x.dtype)
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        out = F.grid_sample(x - self.fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-        return out + self.fill
+                                self._generator(x.device), x.device)
+        return apply_affine(x, theta, self.fill)
 
     def __repr__(self) -> str:
         return (f"PaperDistortion(shift={self.shift}, scale={self.scale}, squeeze={self.squeeze}, "

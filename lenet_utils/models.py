@@ -321,6 +321,29 @@ def paper_init_(model: LeNet5Faithful, generator: torch.Generator | None = None)
     return model
 
 
+@torch.no_grad()
+def efficient_backprop_init_(model: LeNet5Faithful, generator: torch.Generator | None = None) -> LeNet5Faithful:
+    """Every weight and bias uniform with standard deviation F^-1/2, i.e. in [-sqrt(3/F), sqrt(3/F)].
+
+    The rule of "Efficient BackProp" (LeCun, Bottou, Orr, Mueller 1998, Sec. 4.6, Eq. 16) for this
+    sigmoid and normalised inputs: it keeps the weighted sums near unit standard deviation in every
+    layer, where the paper's +-2.4/F makes them shrink layer by layer. As in ``paper_init_``, the
+    bound of the subsampling coefficient is for the paper's coefficient on the sum of 4 inputs.
+    """
+    fans = fan_in(model)
+    for name, p in model.named_parameters():
+        bound = torch.sqrt(3.0 / torch.as_tensor(fans[name], dtype=p.dtype))
+        if name in ("s2.weight", "s4.weight"):
+            bound = bound * 4.0  # average = sum / 4
+        u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
+        p.copy_((2 * u - 1) * bound.to(p.device))
+    return model
+
+
+# Initialisation rules of LeNet5Faithful by name (``python -m lenet_utils.cli.reproduce --init``).
+INIT_RULES = {"paper": paper_init_, "efficient-backprop": efficient_backprop_init_}
+
+
 MODELS = {cls.__name__: cls for cls in (LeNet5Classic, LeNet5Paper, LeNet5Modern, LeNet5Faithful)}
 
 

@@ -33,7 +33,7 @@ from torch.optim import Optimizer
 
 from .layers import Subsampling
 
-__all__ = ["SDLM", "gauss_newton_diagonal", "map_rbf_hessian", "map_rbf_hessian_diag", "paper_diagonal_hessian", "paper_eta", "PAPER_ETA_SCHEDULE", "PAPER_MU"]
+__all__ = ["SDLM", "gauss_newton_diagonal", "map_rbf_hessian", "map_rbf_hessian_diag", "paper_diagonal_hessian", "paper_scales", "paper_eta", "PAPER_ETA_SCHEDULE", "PAPER_MU"]
 
 PAPER_MU = 0.02
 # (first pass, last pass, eta) from Appendix C; passes are 1-based.
@@ -128,49 +128,101 @@ def map_rbf_hessian_diag(x: torch.Tensor, centres: torch.Tensor, j: float) -> to
 def paper_diagonal_hessian(model: torch.nn.Module, x: torch.Tensor, j: float = 0.1) -> dict[str, torch.Tensor]:
     """The paper's estimate (Appendix C) of d2E/dw_k^2 for ``LeNet5Faithful``, averaged over ``x``.
 
-    Diagonal terms only, back-propagated layer by layer with the Gauss-Newton approximation:
-    d2E/da_i^2 = f'(a_i)^2 d2E/dx_i^2,  d2E/dx_j^2 = sum_i w_ij^2 d2E/da_i^2, and for a (shared)
-    weight the sum over its connections of x_j^2 d2E/da_i^2; at the F6 outputs we start from the
-    diagonal of the MAP loss's Hessian through the RBF layer. All of it is one backward pass through
-    the model's own layers with squared weights and squared inputs, each layer's output scaled by the
-    squared squashing derivative (autograd's backward of a linear map with weights w^2 is exactly that
-    recursion). A subsampling unit averages k*k inputs with the weight w/k^2 each, so its squared
-    copy takes w^2/k^2 times the average of the squared inputs.
+    Appendix C's recursion with its three approximations (diagonal terms only, Gauss-Newton, an
+    average over a few samples), layer by layer from the top:
+
+        d2E/da_i^2 = f'(a_i)^2 d2E/dx_i^2          (Gauss-Newton: the f'' term is dropped)
+        d2E/dx_j^2 = sum_i u_ij^2 d2E/da_i^2        (over the units i that x_j feeds)
+        h_kk       = mean over samples of  sum over the connections (i, j) that share w_k of
+                     x_j^2 d2E/da_i^2               (x_j the real state of unit j)
+
+    At the F6 outputs the recursion starts from the diagonal of the MAP loss's Hessian through the fixed
+    RBF layer (2 per output at initialisation). Each layer's two sums are one vector-Jacobian product
+    through the model's own layer (``model.weighted_sum``) applied to the squared real states x_j^2 with
+    squared weights: a weighted sum is linear in its weights and in its inputs, so its backward pass
+    with d2E/da^2 as the output gradient sums exactly u_ij^2 d2E/da_i^2 over i and x_j^2 d2E/da_i^2 over
+    the connections of each weight. A subsampling unit computes c * (x_1+x_2+x_3+x_4)/4 + b, so each
+    of its connections has weight c/4: its squared copy gets c^2/4^2 on the average of the squared
+    inputs. Values are for our parameters (see ``paper_scales`` for the paper's). Returns name -> tensor
+    shaped like the parameter.
     """
     with torch.no_grad():
         x = model.padded_input(x)
         layers = model.layer_outputs(x)                     # [(name, a, f(a))] for C1 ... F6
-        seed = map_rbf_hessian_diag(layers[-1][2], model.output.centres, j)
+        d2x = map_rbf_hessian_diag(layers[-1][2], model.output.centres, j)
     squash = model.squash
 
-    def dsq(pre):  # f'(a)^2 for the squashing function, from the pre-activation a
+    def fprime2(pre):  # f'(a)^2 for the squashing function, from the pre-activation a
         return (squash.A * squash.S * (1 - torch.tanh(squash.S * pre) ** 2)) ** 2
 
-    sq = {name: p.detach().pow(2).requires_grad_(True) for name, p in model.named_parameters()}
-    with torch.enable_grad():
-        h = x ** 2
-        for name, pre, _ in layers:
-            layer_name = name.lower()
-            layer = getattr(model, layer_name)
-            params = {k: sq[f"{layer_name}.{k}"] for k, _ in layer.named_parameters()}
-            if isinstance(layer, Subsampling):
-                params["weight"] = params["weight"] / layer.kernel_size ** 2
-            h = dsq(pre) * model.weighted_sum(layer_name, h, params)
-        (h * seed).sum().backward()
-    return {name: t.grad / len(x) for name, t in sq.items()}
+    h = {}
+    for n in range(len(layers) - 1, -1, -1):
+        name, pre, _ = layers[n]
+        layer_name = name.lower()
+        layer = getattr(model, layer_name)
+        below = x if n == 0 else layers[n - 1][2]           # the real states x_j feeding this layer
+        d2a = fprime2(pre) * d2x
+        sq = {k: p.detach().pow(2).requires_grad_(True) for k, p in layer.named_parameters()}
+        params = dict(sq)
+        if isinstance(layer, Subsampling):
+            params["weight"] = params["weight"] / layer.kernel_size ** 2
+        inputs = (below ** 2).requires_grad_(n > 0)
+        with torch.enable_grad():
+            a2 = model.weighted_sum(layer_name, inputs, params)
+            wanted = [sq[k] for k in sq] + ([inputs] if n > 0 else [])
+            grads = torch.autograd.grad(a2, wanted, grad_outputs=d2a)
+        for k, g in zip(sq, grads):
+            h[f"{layer_name}.{k}"] = g / len(x)
+        if n > 0:
+            d2x = grads[-1]
+    return {name: h[name] for name, _ in model.named_parameters()}
+
+
+def paper_scales(model: torch.nn.Module) -> dict[str, float]:
+    """How our parameters relate to the paper's: ours = scale x the paper's, by name (absent = 1).
+
+    The paper's subsampling unit multiplies the *sum* of its 4 inputs by its coefficient; ours
+    multiplies their *average*, so our coefficient is 4 x the paper's (``kernel_size ** 2``). The
+    diagonal Levenberg-Marquardt step is not invariant to such a change of scale when mu > 0, so
+    ``SDLM`` takes these scales to step exactly as the paper does: for theta = s * phi the paper's
+    step on phi, eta / (mu + h_phi) * dE/dphi, is the step eta / (mu / s^2 + h_theta) * dE/dtheta.
+    """
+    return {f"{name}.weight": float(module.kernel_size ** 2)
+            for name, module in model.named_children() if isinstance(module, Subsampling)}
 
 
 class SDLM(Optimizer):
-    """Diagonal Levenberg-Marquardt step  p <- p - lr / (mu + h) * grad  per parameter entry.
+    """Diagonal Levenberg-Marquardt step  p <- p - eps * grad  with  eps = lr / (mu + h)  per entry.
 
     ``h`` comes from ``set_curvature`` (a dict name -> tensor, or a list in parameter order) or
     ``estimate_curvature(model, x)``; until then h = 0 and the step is lr/mu * grad.
+
+    ``scales`` (a list in parameter order) says which parameters are ``scale`` x the paper's parameter
+    (``paper_scales``; ``SDLM.for_model`` applies them): for those the step is lr / (mu / scale^2 + h),
+    the paper's step expressed in our parameter. ``step_sizes()`` gives eps.
     """
 
-    def __init__(self, params, lr: float = 0.0005, mu: float = PAPER_MU):
+    def __init__(self, params, lr: float = 0.0005, mu: float = PAPER_MU, scales=None):
         if lr < 0 or mu <= 0:
             raise ValueError(f"need lr >= 0 and mu > 0, got lr={lr}, mu={mu}")
         super().__init__(params, {"lr": lr, "mu": mu})
+        plist = self._params()
+        if scales is None:
+            values = [1.0] * len(plist)
+        elif isinstance(scales, dict):
+            raise ValueError("pass scales as a list in parameter order, or use SDLM.for_model(model, ...)")
+        else:
+            values = [float(v) for v in scales]
+        if len(values) != len(plist) or any(v <= 0 for v in values):
+            raise ValueError(f"need one positive scale per parameter ({len(plist)}), got {values}")
+        for p, v in zip(plist, values):
+            self.state[p]["scale"] = v
+
+    @classmethod
+    def for_model(cls, model: torch.nn.Module, lr: float = 0.0005, mu: float = PAPER_MU, paper: bool = True) -> "SDLM":
+        """SDLM over all of ``model``'s parameters; ``paper=True`` applies ``paper_scales(model)``."""
+        scales = paper_scales(model) if paper else {}
+        return cls(model.parameters(), lr=lr, mu=mu, scales=[scales.get(n, 1.0) for n, _ in model.named_parameters()])
 
     def _params(self):
         return [p for group in self.param_groups for p in group["params"]]
@@ -187,6 +239,7 @@ class SDLM(Optimizer):
             if v.shape != p.shape:
                 raise ValueError(f"curvature of shape {tuple(v.shape)} for a parameter of shape {tuple(p.shape)}")
             self.state[p]["h"] = v.detach().to(p.device, p.dtype).clone()
+            self.state[p].pop("eps_key", None)
 
     def estimate_curvature(self, model: torch.nn.Module, x: torch.Tensor, j: float = 0.1, method: str = "paper",
                            **kwargs) -> dict:
@@ -204,7 +257,25 @@ class SDLM(Optimizer):
         by_id = {id(p): name for name, p in model.named_parameters()}
         for p in self._params():
             self.state[p]["h"] = h[by_id[id(p)]].detach().clone()
+            self.state[p].pop("eps_key", None)
         return h
+
+    @torch.no_grad()
+    def step_sizes(self) -> list[torch.Tensor]:
+        """eps = lr / (mu / scale^2 + h) for every parameter, in parameter order (our parameters).
+        Kept until the curvature, lr or mu change."""
+        out = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                key = (group["lr"], group["mu"], id(state.get("h")))
+                if state.get("eps_key") != key:
+                    mu = group["mu"] / state.get("scale", 1.0) ** 2
+                    h = state.get("h")
+                    state["eps"] = group["lr"] / (torch.zeros_like(p) + mu if h is None else h + mu)
+                    state["eps_key"] = key
+                out.append(state["eps"])
+        return out
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -212,12 +283,7 @@ class SDLM(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            lr, mu = group["lr"], group["mu"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                h = self.state[p].get("h")
-                denom = torch.full_like(p, mu) if h is None else h + mu
-                p.addcdiv_(p.grad, denom, value=-lr)
+        for p, eps in zip(self._params(), self.step_sizes()):
+            if p.grad is not None:
+                p.addcmul_(eps, p.grad, value=-1.0)
         return loss

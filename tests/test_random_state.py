@@ -24,6 +24,7 @@ def _mlp():
 def _runs():
     """Each library function that builds or trains a model, as a call returning something comparable."""
     x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    x32 = torch.rand(64, 1, 32, 32) * 1.275 - 0.1  # the paper's scale, for the online step
     return {
         "train_recipe": lambda: _strip_timing(train_recipe("modern", epochs=1, **TINY).history),
         "compare_normalizations": lambda: {k: _strip_timing(v) for k, v in input_layer.compare_normalizations(
@@ -37,6 +38,10 @@ def _runs():
             _mlp(), x, y, x[:16], y[:16], progress=False).history),
         "train_run": lambda: reproduction.train_run("plain", "adam", epochs=1, device="cpu", progress=False,
                                                     tensors=(x.repeat(1, 1, 1, 1), y, x[:16], y[:16]))[1],
+        "train_run_online_sdlm": lambda: [
+            (r["test_error"], r["train_error_online"], r["step_sizes"]) for r in reproduction.train_run(
+                "distorted", "sdlm", epochs=1, progress=False, curvature_samples=16,
+                tensors=(x32, y, x32[:16], y[:16]))[1]],
     }
 
 

@@ -4,10 +4,13 @@ import torch
 from torch import nn
 
 from lenet_utils.distortions import PaperDistortion
-from lenet_utils.models import LeNet5Faithful, MAPLoss
+from lenet_utils.models import LeNet5Faithful, MAPLoss, efficient_backprop_init_
 from lenet_utils.sdlm import (
     SDLM, gauss_newton_diagonal, map_rbf_hessian, map_rbf_hessian_diag, paper_diagonal_hessian, paper_eta,
+    paper_scales,
 )
+
+from sdlm_reference import graph_forward_matches, per_sample_paper_h
 
 
 def test_paper_eta_schedule():
@@ -91,52 +94,61 @@ def test_distortion_is_per_image_and_fills_background():
     assert torch.allclose(identity, x, atol=1e-5)
 
 
-def _paper_diagonal_hessian_as_written_before(model, x, j=0.1):
-    """paper_diagonal_hessian as it was before it reused the model's layers (the forward pass written out
-    again, with the pooling size hard-coded): the new code must return exactly what this returns."""
-    F = torch.nn.functional
-    with torch.no_grad():
-        feats = model.features(x)
-    squash = model.squash
+@pytest.fixture(scope="module")
+def digits(data_root):
+    from lenet_utils.data import load_mnist, prepare
 
-    def dsq(pre):
-        return (squash.A * squash.S * (1 - torch.tanh(squash.S * pre) ** 2)) ** 2
-
-    with torch.no_grad():
-        pre = {
-            "C1": model.c1(feats["input"]), "S2": model.s2(feats["C1"]), "C3": model.c3(feats["S2"]),
-            "S4": model.s4(feats["C3"]), "C5": model.c5(feats["S4"]).flatten(1), "F6": model.f6(feats["C5"]),
-        }
-        seed = map_rbf_hessian_diag(feats["F6"], model.output.centres, j)
-    sq = {name: p.detach().pow(2).requires_grad_(True) for name, p in model.named_parameters()}
-    k2 = model.s2.kernel_size ** 2
-    with torch.enable_grad():
-        h = F.conv2d(feats["input"] ** 2, sq["c1.weight"], sq["c1.bias"])
-        h = dsq(pre["C1"]) * h
-        h = F.avg_pool2d(h, 2) / k2 * sq["s2.weight"].view(1, -1, 1, 1) + sq["s2.bias"].view(1, -1, 1, 1)
-        h = dsq(pre["S2"]) * h
-        c3 = model.c3
-        w3 = (c3.scatter @ sq["c3.weight"].reshape(sq["c3.weight"].shape[0], -1)).reshape(
-            c3.out_channels, c3.in_channels, c3.kernel_size, c3.kernel_size)
-        h = dsq(pre["C3"]) * F.conv2d(h, w3, sq["c3.bias"])
-        h = F.avg_pool2d(h, 2) / k2 * sq["s4.weight"].view(1, -1, 1, 1) + sq["s4.bias"].view(1, -1, 1, 1)
-        h = dsq(pre["S4"]) * h
-        h = dsq(pre["C5"]) * F.conv2d(h, sq["c5.weight"], sq["c5.bias"]).flatten(1)
-        h = dsq(pre["F6"]) * F.linear(h, sq["f6.weight"], sq["f6.bias"])
-        (h * seed).sum().backward()
-    return {name: t.grad / len(x) for name, t in sq.items()}
+    x, _ = load_mnist(True)
+    return prepare(x[:4], "paper", pad=True)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_paper_diagonal_hessian_returns_exactly_what_it_returned_before(seed):
-    torch.manual_seed(seed)
-    model = LeNet5Faithful()
-    if seed == 1:  # trained-looking weights: larger, with the subsampling coefficients away from the init
-        with torch.no_grad():
-            for p in model.parameters():
-                p.mul_(3).add_(0.1 * torch.randn_like(p))
-    x = torch.rand(24, 1, 28, 28) * 1.275 - 0.1  # 28x28 inputs: the model pads them
-    new, old = paper_diagonal_hessian(model, x), _paper_diagonal_hessian_as_written_before(model, x)
-    assert list(new) == list(old)
-    for name in old:
-        assert torch.equal(new[name], old[name]), name
+@pytest.mark.parametrize("init", ["paper", "efficient-backprop"])
+def test_paper_diagonal_hessian_equals_an_independent_recursion(digits, init):
+    """Every parameter's h against the recursion written out over explicit connection lists, sample by
+    sample (tests/sdlm_reference.py), on 4 real digits, for both initialisations."""
+    torch.manual_seed(0)
+    model = LeNet5Faithful(init=init == "paper")
+    if init != "paper":
+        efficient_backprop_init_(model)
+    assert graph_forward_matches(model, digits) < 1e-5   # the connection lists are the model
+    h, ref = paper_diagonal_hessian(model, digits), per_sample_paper_h(model, digits)
+    for name, _ in model.named_parameters():
+        assert torch.allclose(h[name], ref[name], rtol=1e-4, atol=1e-6 * ref[name].abs().max().item()), name
+
+
+def test_f6_curvature_equals_the_exact_gauss_newton_diagonal(digits):
+    """An F6 weight or bias feeds one output, so the paper's diagonal terms are all of its Gauss-Newton
+    diagonal; below F6 the paper drops the cross terms between the connections of a shared weight."""
+    torch.manual_seed(0)
+    model = efficient_backprop_init_(LeNet5Faithful(init=False))
+    h, gn = paper_diagonal_hessian(model, digits), gauss_newton_diagonal(model, digits)
+    for name in ("f6.weight", "f6.bias"):
+        assert torch.allclose(h[name], gn[name], rtol=1e-4, atol=1e-7), name
+    # C1 shares each weight over 784 positions: the paper's estimate is well below the exact diagonal
+    assert h["c1.weight"].mean() < 0.5 * gn["c1.weight"].mean()
+
+
+def test_scales_step_as_the_paper_parametrisation():
+    """Our subsampling coefficient multiplies the average of 4 inputs, the paper's the sum: theta = 4 phi.
+    With paper_scales, SDLM moves theta exactly as the paper's SDLM moves phi (mu > 0 matters)."""
+    torch.manual_seed(0)
+    x, t = torch.randn(6, 4), torch.randn(6)
+    phi = torch.tensor(0.3, requires_grad=True)
+    theta = torch.tensor(1.2, requires_grad=True)  # = 4 * phi
+    h_phi = 2 * (x.sum(1) ** 2).mean()               # Gauss-Newton diagonal of the squared error
+    h_theta = 2 * (x.mean(1) ** 2).mean()
+    o_phi = SDLM([phi], lr=0.05, mu=0.02)
+    o_phi.set_curvature([h_phi.reshape(())])
+    o_theta = SDLM([theta], lr=0.05, mu=0.02, scales=[4.0])
+    o_theta.set_curvature([h_theta.reshape(())])
+    for _ in range(5):
+        for p, o, pred in ((phi, o_phi, lambda: phi * x.sum(1)), (theta, o_theta, lambda: theta * x.mean(1))):
+            o.zero_grad()
+            ((pred() - t) ** 2).mean().backward()
+            o.step()
+    assert torch.allclose(theta, 4 * phi, rtol=1e-6)
+    # without the scale the two would differ
+    unscaled = SDLM([torch.tensor(1.2)], lr=0.05, mu=0.02)
+    unscaled.set_curvature([h_theta.reshape(())])
+    assert not torch.allclose(unscaled.step_sizes()[0], o_theta.step_sizes()[0])
+    assert paper_scales(LeNet5Faithful()) == {"s2.weight": 4.0, "s4.weight": 4.0}

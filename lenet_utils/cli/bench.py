@@ -7,6 +7,7 @@
 3. Seconds of training until LeNet5Modern first reaches 99% test accuracy (its recipe's learning rate).
 With ``--accuracy`` it also trains LeNet5Modern and LeNet5Paper with their full recipes
 (``lenet_utils.train.RECIPES``: 5 and 10 epochs) and reports their test accuracy.
+With ``--online`` it only times one online SDLM step (``lenet_utils.online.benchmark``).
 With ``--overhead`` it only measures the Trainer's own cost instead: for every model, one pass over
 ``--samples`` training images with the model's recipe (``RECIPES``), timed three ways, alternating in one process
 (median of ``--repeats`` runs each, after a warm-up round): a bare forward-loss-backward-step loop over
@@ -32,6 +33,7 @@ from torchvision import transforms
 
 from ..data import MNIST_MEAN, MNIST_STD, TensorLoader, data_root, load_mnist, mnist_loaders, prepare
 from ..models import LeNet5Modern, build_model
+from ..online import benchmark as online_benchmark
 from ..train import RECIPES, Trainer, describe_machine, evaluate, recipe_loss, set_seed, train_recipe
 
 
@@ -164,11 +166,20 @@ def main(argv=None) -> dict:
     parser.add_argument("--samples", type=int, default=10_000, help="with --overhead: images per timed pass")
     parser.add_argument("--repeats", type=int, default=5, help="with --overhead: timed runs per way (median)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--online", action="store_true",
+                        help="only time one online SDLM step (one image per update): the eager loop, phase by phase, "
+                             "and FastOnlineStep, on one thread")
+    parser.add_argument("--steps", type=int, default=3000, help="with --online: timed steps per way")
     args = parser.parse_args(argv)
     if args.threads is not None:
         if args.threads < 1:
             parser.error(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
+    if args.online:
+        result = {"online": online_benchmark(args.steps, args.seed), "machine": describe_machine(),
+                  "date": time.strftime("%Y-%m-%d %H:%M")}
+        print(json.dumps(result))
+        return result
     if args.overhead:
         result = {"overhead": trainer_overhead(args.models, args.samples, args.repeats, args.seed),
                   "machine": describe_machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
