@@ -892,8 +892,16 @@ def lab(request, data_root, terminal_report):
         import psutil
 
         left = []
+        def started_here(p) -> bool:
+            # A process of an earlier session fixture (the site tests' browser starts helper processes
+            # on demand) is not this test's to stop: only count what descends from nothing that existed before.
+            try:
+                return not any(a.pid in children_before for a in p.parents())
+            except psutil.Error:
+                return False
+
         for p in psutil.Process().children(recursive=True):
-            if p.pid not in children_before:
+            if p.pid not in children_before and started_here(p):
                 try:
                     if p.status() != psutil.STATUS_ZOMBIE:
                         left.append(f"{p.pid} {' '.join(p.cmdline())[:200]}")
